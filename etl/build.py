@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,6 +33,7 @@ class BuildContext:
     previous_db: Path | None
     echo: Echo = print
     counts: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # (spider name, snapshot sub-folder it replays)
@@ -69,26 +71,38 @@ def load_stages() -> list[Callable[[BuildContext], None]]:
     ]
 
 
+def stage_name(stage: Callable[[BuildContext], None]) -> str:
+    module = stage.__module__.rsplit(".", 1)[-1]
+    return module if stage.__name__ == "stage" else f"{module}.{stage.__name__}"
+
+
 def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path,
-          curated_dir: Path, echo: Echo = print, crawl: bool = True) -> dict[str, int]:
-    """Build db_path from the snapshot; return the counts each stage reported."""
+          curated_dir: Path, echo: Echo = print, crawl: bool = True) -> BuildContext:
+    """Build db_path from the snapshot; return the context with each stage's counts and timings."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
     if crawl:
         crawl_stage(snapshot_dir, raw_dir, echo)
+    crawl_seconds = time.perf_counter() - started
+    for stale in db_path.parent.glob(f"{db_path.name}.tmp-*"):  # left by a killed build
+        stale.unlink()
     tmp_path = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
-    tmp_path.unlink(missing_ok=True)
     try:
         db = sqlite_utils.Database(tmp_path)
         ctx = BuildContext(db=db, snapshot_dir=snapshot_dir, raw_dir=raw_dir, cache_dir=cache_dir,
                            curated_dir=curated_dir,
                            previous_db=db_path if db_path.exists() else None, echo=echo)
+        ctx.timings["crawl"] = crawl_seconds
         for stage in load_stages():
+            stage_started = time.perf_counter()
             stage(ctx)
+            ctx.timings[stage_name(stage)] = time.perf_counter() - stage_started
         db.execute("vacuum")
         db.close()
         os.replace(tmp_path, db_path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
-    return ctx.counts
+    echo("timings: " + ", ".join(f"{name} {secs:.1f}s" for name, secs in ctx.timings.items()))
+    return ctx
