@@ -26,3 +26,8 @@ LOG_LEVEL = "INFO"
 
 # Where raw JSONL goes, one file per export / source (see crawlers/pipelines.py).
 RAW_DIR = "data/raw"
+
+# Raw JSONL writer (one file per export, replaced only when the crawl succeeds).
+ITEM_PIPELINES = {"crawlers.pipelines.RawJsonlPipeline": 800}
+# Our `crawl` command exits non-zero when the spider closed on an error (crawlers/commands/crawl.py).
+COMMANDS_MODULE = "crawlers.commands"
