@@ -1,0 +1,203 @@
+"""Entity resolution: must-merge / must-not-merge names, the overrides file, the tables written, and the
+real build."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from etl.entities import (OVERRIDES_FILE, EntityOverride, OverrideError, Record, read_overrides, read_records,
+                          resolve, write_entities)
+from etl.normalize.names import name_key
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def rec(source: str, rid: str, name: str, state: str | None) -> Record:
+    return Record(source, rid, name, name_key(name), state)
+
+
+def make_db(db: sqlite_utils.Database, breaches: list[tuple], actions: list[tuple]) -> None:
+    """Hand-made rows (not real records) in the columns etl/load_breaches.py and etl/load_actions.py write:
+    breaches (id, name, state, date, individuals), actions (id, name, state, date, amount)."""
+    db["breaches"].insert_all([
+        {"id": i, "entity_name": n, "entity_key": name_key(n), "state": s, "submission_date": d, "year": int(d[:4]),
+         "individuals_affected": c, "individuals_placeholder": 0, "breach_types": '["Hacking/IT Incident"]',
+         "description": "", "entity_id": None} for i, n, s, d, c in breaches], pk="id")
+    db["enforcement_actions"].insert_all([
+        {"id": i, "entity": n, "entity_key": name_key(n), "state": s, "announced": d, "year": int(d[:4]),
+         "action_type": "resolution_agreement", "amount_usd": a, "individuals_affected": None,
+         "breach_reported": None, "summary": "", "incident": "[]", "initiative": None, "entity_id": None}
+        for i, n, s, d, a in actions], pk="id")
+
+
+MUST_MERGE = [
+    (("Anthem, Inc.", "IN"), ("Anthem Inc", "IN")),
+    (("Anthem Inc.", "IN"), ("ANTHEM, INC", "IN")),
+    (("Banner Health", "AZ"), ("Banner Health (Banner Health Affiliated Covered Entities)", "AZ")),
+    (("Community Health Systems Professional Services Corporation (CHSPSC)", "TN"),
+     ("Community Health Systems Professional Services Corporation", "TN")),
+    (("Memorial Healthcare System", "FL"), ("South Broward Hospital District d/b/a Memorial Healthcare System", "FL")),
+    (("Jackson Health System", "FL"), ("Public Health Trust of Miami Dade County DBA Jackson Health System", "FL")),
+    (("Walgreen Co.", "IL"), ("Walgreen Company", "IL")),
+    (("Aetna Inc.", "CT"), ("Aetna", None)),  # no state: joins the one entity its key has
+]
+
+MUST_NOT_MERGE = [
+    (("Community Hospital", "OK"), ("Community Hospital", "NE")),
+    (("St. Joseph's Hospital", "CA"), ("St. Joseph Health", "CA")),
+    (("St. Joseph's", "CA"), ("St. Joseph Health", "CA")),
+    (("Memorial Hospital", "FL"), ("Memorial Healthcare System", "FL")),
+    (("Children's Hospital", "CO"), ("Children's Hospital Colorado", "CO")),
+    (("Anthem Blue Cross", "CA"), ("Anthem, Inc.", "IN")),
+    (("Banner Health", "AZ"), ("Banner Health", "CO")),
+    # a d/b/a name only joins a record of the same state
+    (("Mission Community Hospital", "TX"), ("Deanco Healthcare LLC dba Mission Community Hospital", "CA")),
+]
+
+
+@pytest.mark.parametrize("a, b", MUST_MERGE)
+def test_must_merge(a, b):
+    res = resolve([rec("breach", "b1", *a), rec("action", "a1", *b)], [])
+    assert res.entity_of[("breach", "b1")] == res.entity_of[("action", "a1")]
+
+
+@pytest.mark.parametrize("a, b", MUST_NOT_MERGE)
+def test_must_not_merge(a, b):
+    res = resolve([rec("breach", "b1", *a), rec("action", "a1", *b)], [])
+    assert res.entity_of[("breach", "b1")] != res.entity_of[("action", "a1")]
+
+
+def test_stateless_record_stays_apart_when_its_key_has_two_states():
+    res = resolve([rec("breach", "ok", "Community Hospital", "OK"), rec("breach", "ne", "Community Hospital", "NE"),
+                   rec("action", "x", "Community Hospital", None)], [])
+    ids = {res.entity_of[("breach", "ok")], res.entity_of[("breach", "ne")], res.entity_of[("action", "x")]}
+    assert ids == {"community-hospital-ok", "community-hospital-ne", "community-hospital"}
+
+
+def test_ids_are_slugs_of_key_and_state_and_independent_of_record_order():
+    records = [rec("breach", "b1", "Anthem, Inc.", "IN"), rec("breach", "b2", "Anthem Inc", "IN"),
+               rec("action", "a1", "Anthem, Inc.", "IN"), rec("breach", "b3", "Banner Health", "AZ")]
+    first = resolve(records, []).entity_of
+    assert first == resolve(list(reversed(records)), []).entity_of
+    assert first[("breach", "b1")] == "anthem-in"
+    assert first[("breach", "b3")] == "banner-health-az"
+
+
+def test_a_record_without_a_key_is_left_unresolved():
+    res = resolve([Record("breach", "b1", "", "", "TX"), rec("breach", "b2", "Texas Clinic", "TX")], [])
+    assert [r.id for r in res.unresolved] == ["b1"]
+    assert ("breach", "b1") not in res.entity_of
+
+
+# --- overrides ----------------------------------------------------------------------------------
+
+RECORDS = [rec("breach", "b-chs-1", "Community Health Systems Professional Services Corporation", "TN"),
+           rec("breach", "b-chs-2", "Community Health Systems Professional Services Corporations", "TN"),
+           rec("action", "a-chs", "CHSPSC LLC", "TN"),
+           rec("breach", "b-sr", "Santa Rosa Memorial Hospital", "CA"),
+           rec("action", "a-sjh", "St. Joseph Health", "CA")]
+
+
+def test_merge_split_and_related_overrides():
+    target = "community-health-systems-professional-services-tn"
+    overrides = [EntityOverride(2, "merge", "name:CHSPSC LLC", "TN", target, "short name"),
+                 EntityOverride(3, "merge", "name:Community Health Systems Professional Services Corporations", None,
+                                target, "typo"),
+                 EntityOverride(4, "split", "breach:b-chs-1", None, "chs-split-tn", "test split"),
+                 EntityOverride(5, "related", "name:Santa Rosa Memorial Hospital", "CA", "st-joseph-health-ca", "sub")]
+    res = resolve(RECORDS, overrides)
+    assert res.entity_of[("action", "a-chs")] == target
+    assert res.entity_of[("breach", "b-chs-2")] == target
+    assert res.entity_of[("breach", "b-chs-1")] == "chs-split-tn"
+    assert res.method_of[("action", "a-chs")].startswith("override (merge")
+    assert res.related == [("santa-rosa-memorial-hospital-ca", "st-joseph-health-ca", "sub")]
+    # without the overrides the rules keep the three CHS names apart (different keys)
+    plain = resolve(RECORDS, [])
+    assert len({plain.entity_of[("breach", "b-chs-1")], plain.entity_of[("breach", "b-chs-2")],
+                plain.entity_of[("action", "a-chs")]}) == 3
+
+
+@pytest.mark.parametrize("override, message", [
+    (EntityOverride(7, "merge", "name:Nobody Anywhere", None, "anthem-in", "x"), "7: field 'match'"),
+    (EntityOverride(8, "merge", "name:CHSPSC LLC", "TN", "no-such-entity", "x"), "8: field 'target'"),
+    (EntityOverride(9, "related", "action:a-chs", None, "no-such-entity", "x"), "9: field 'target'"),
+])
+def test_an_override_that_matches_nothing_or_names_no_entity_is_an_error(override, message):
+    with pytest.raises(OverrideError, match=message):
+        resolve(RECORDS, [override], source="overrides.csv")
+
+
+@pytest.mark.parametrize("line, field", [
+    ("fuse,name:X,,x-tn,why", "rule"),
+    ("merge,X,,x-tn,why", "match"),
+    ("merge,name:X,,Not A Slug,why", "target"),
+    ("merge,name:X,,x-tn,", "reason"),
+])
+def test_malformed_override_rows_name_file_line_and_field(tmp_path, line, field):
+    path = tmp_path / OVERRIDES_FILE
+    path.write_text("rule,match,state,target,reason\nmerge,name:Y,,y-tn,fine\n" + line + "\n")
+    with pytest.raises(OverrideError, match=rf"{OVERRIDES_FILE}:3: field '{field}'"):
+        read_overrides(path)
+
+
+def test_the_reviewed_overrides_file_parses_and_every_row_has_a_reason():
+    rows = read_overrides(REPO_ROOT / "data" / "curated" / OVERRIDES_FILE)
+    assert rows and all(r.reason for r in rows)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+def test_write_entities_tables_and_entity_ids(fresh_db):
+    make_db(fresh_db,
+            breaches=[("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000),
+                      ("2016-10-26-anthem-in", "Anthem, Inc.", "IN", "2016-10-26", 3525),
+                      ("2016-08-03-banner-health-az", "Banner Health", "AZ", "2016-08-03", 3620000)],
+            actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
+    records = read_records(fresh_db)
+    n = write_entities(fresh_db, records, resolve(records, []))
+    assert n == 2
+    anthem = fresh_db["entities"].get("anthem-in")
+    assert anthem["breach_count"] == 2 and anthem["action_count"] == 1
+    assert json.loads(anthem["kinds"]) == ["action", "breach"]
+    assert anthem["individuals_affected"] == 78800000 + 3525 and anthem["amount_usd"] == 16000000
+    assert (anthem["first_breach_reported"], anthem["last_action"]) == ("2015-02-13", "2018-10-15")
+    assert anthem["name_count"] == 2 and anthem["resolved_by"] == "key"
+    assert fresh_db["entity_names"].count == 4
+    assert {r["entity_id"] for r in fresh_db["breaches"].rows} == {"anthem-in", "banner-health-az"}
+    assert fresh_db["enforcement_actions"].get("2018-10-15-anthem")["entity_id"] == "anthem-in"
+    # idempotent: a second run writes the same rows
+    before = list(fresh_db["entities"].rows)
+    write_entities(fresh_db, records, resolve(records, []))
+    assert list(fresh_db["entities"].rows) == before
+
+
+# --- the real build ------------------------------------------------------------------------------
+
+def test_every_record_of_the_real_build_has_an_entity(built_db):
+    assert built_db.execute("select count(*) from breaches where entity_id is null").fetchone()[0] == 0
+    assert built_db.execute("select count(*) from enforcement_actions where entity_id is null").fetchone()[0] == 0
+    names = built_db["entity_names"].count
+    assert names == built_db["breaches"].count + built_db["enforcement_actions"].count
+    orphans = built_db.execute("select count(*) from entity_names where entity_id not in (select id from entities)")
+    assert orphans.fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("action_name, breach_name", [
+    ("CHSPSC LLC", "Community Health Systems Professional Services Corporations"),
+    ("Anthem, Inc.", "Anthem Inc."),
+    ("Banner Health (Banner Health Affiliated Covered Entities)", "Banner Health"),
+    ("University of Washington Medicine", "UW Medicine, Privacy Manager - Breach"),
+])
+def test_real_names_resolve_to_one_entity(built_db, action_name, breach_name):
+    a = built_db.execute("select entity_id from enforcement_actions where entity = ?", [action_name]).fetchall()
+    b = built_db.execute("select entity_id from breaches where entity_name = ?", [breach_name]).fetchall()
+    assert a and b and {r[0] for r in a} == {r[0] for r in b}
+
+
+def test_rule_built_entities_do_not_span_states(built_db):
+    # Precision: without an override, one entity never holds records of two states.
+    rows = built_db.execute("select id, states from entities where resolved_by != 'override'").fetchall()
+    assert rows and all(len(json.loads(states)) <= 1 for _, states in rows)
