@@ -1,0 +1,363 @@
+"""HHS OCR HIPAA enforcement pages: the agreements index, case pages, press releases, agreement PDFs.
+
+Two modes, one parsing path:
+
+* live:   `scrapy crawl hhs_enforcement`  starts at the agreements index, follows case pages
+          (by URL pattern), and from each case page its press releases and PDFs.
+* replay: `scrapy crawl hhs_enforcement -a export=PATH`  reads recorded press releases (a CSV, or a
+          directory of CSVs, with columns URL and Text; Text is the page's `<p>` elements as a Python
+          list repr, e.g. ../shared/snapshot/hhs_press_releases). Each row's markup becomes an
+          HtmlResponse and goes through `_page_item`, the same code a live page goes through.
+
+Replay emits every recorded page (223 in the snapshot), not only enforcement releases: deciding what
+is an enforcement action is extraction, which belongs to etl/press_releases.py (is_enforcement_action).
+
+Output: FEEDS -> <RAW_DIR>/hhs_enforcement/<stem>.jsonl (stem = export file/directory name, or "live").
+Scrapy writes a feed in place, so the feed goes to `<stem>.jsonl.partial` and is renamed over the
+real file only when the crawl succeeded (crawlers.outcome.crawl_failure: close reason "finished", no
+ERROR logged); a failed crawl leaves the previous good file alone and its own output in the .partial
+file. Bad input files (missing, no CSV, no URL/Text columns, not UTF-8) fail at start-up, before any
+output is opened, so `scrapy crawl` exits with status 1 and a message naming the file (and line).
+A row that cannot be read as a page becomes an item with `error` set and `text` null, so that the
+ETL can put it in rejected_rows with its file and line.
+
+Raw item fields: the hhs_enforcement contract of docs/architecture.md plus `line` (1-based physical
+line where a replayed row starts; null live) and `error` (null, or why the row is not a page).
+`sha256` is of the bytes as fetched: the response body live, the row's Text cell (UTF-8) in replay.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable, Iterator
+
+import scrapy
+from scrapy import signals
+from scrapy.http import HtmlResponse, Response
+from scrapy.selector import Selector, SelectorList
+
+from crawlers.outcome import crawl_failure
+from crawlers.pdf_text import read_pdf
+
+INDEX_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html"
+
+# Page kinds by address; the site was redesigned several times, URLs changed less than the markup.
+CASE_PAGE_RE = re.compile(
+    r"^https?://(?:www\.)?hhs\.gov/(?:"
+    r"hipaa/for-professionals/compliance-enforcement/agreements/(?!index\.html)[^/?#]+/(?:index\.html)?"
+    r"|ocr/privacy/hipaa/enforcement/examples/(?!index\.html)[^/?#]+\.html)$",
+    re.I,
+)
+PRESS_RELEASE_RE = re.compile(
+    r"^https?://(?:www\.)?hhs\.gov/(?:about/news/\d{4}/\d{2}/\d{2}/[^?#]+|press-room/[^?#]+\.html)$", re.I
+)
+PDF_RE = re.compile(r"^https?://(?:www\.)?hhs\.gov/[^?#]+\.pdf$", re.I)
+URL_DATE_RE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
+# A date line such as "FOR IMMEDIATE RELEASE October 15, 2018" or "Date: May 23, 2019".
+DATE_LINE_RE = re.compile(
+    r"(?:for immediate release:?|date:|released:?)?\s*(January|February|March|April|May|June|July|August"
+    r"|September|October|November|December)\s+(\d{1,2}),?\s+(\d{4})", re.I)
+DATE_BLOCKS = 4  # only the top of the page: later dates are the story's, not the page's
+
+# Where the page's own content is, newest layouts first; body is the last resort.
+MAIN_CONTENT = ["main", "[role=main]", "article", "#content", "body"]
+BLOCKS = ["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "dd", "dt", "blockquote", "pre"]
+PAGE_FURNITURE = ["nav", "header", "footer", "aside", "form", "script", "style", "noscript"]
+# The recorded pages (and some live ones) have the e-mail sign-up box and social buttons as plain
+# <p>s after the article; everything from the first of these on is page furniture, not content.
+CHROME_TEXT = {"enter your email:"}
+CHROME_LINK_CLASS = "addthis_button"
+
+REPLAY_COLUMNS = ("url", "text")
+# The 2019 scraper escaped non-ASCII as \u2019, \xa0, \n, \t in the Text cell; undo exactly those.
+ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[nt\\])")
+ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
+
+RAW_FIELDS = ("source", "url", "kind", "title", "published", "text", "links", "fetched_from",
+              "sha256", "line", "error")
+
+
+class ReplayInputError(ValueError):
+    """The export given with -a export=... cannot be replayed; the message names the file."""
+
+
+class HhsEnforcementSpider(scrapy.Spider):
+    name = "hhs_enforcement"
+    allowed_domains = ["hhs.gov"]
+
+    def __init__(self, export: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.export = Path(export) if export else None
+        # Checked here so that bad input fails the crawl at start-up (exit status 1), not mid-way.
+        self.export_files = replay_files(self.export) if self.export else []
+        self.close_reason: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "HhsEnforcementSpider":
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        final = spider.output_path(crawler.settings.get("RAW_DIR", "data/raw"))
+        spider.output_file = final
+        spider.partial_file = final.with_name(final.name + ".partial")
+        # Settings are frozen after from_crawler returns; until then the spider may add its feed.
+        crawler.settings.set("FEEDS", {str(spider.partial_file): {
+            "format": "jsonlines", "encoding": "utf8", "overwrite": True, "fields": list(RAW_FIELDS),
+        }}, priority="spider")
+        crawler.signals.connect(spider.publish_feed, signal=signals.feed_exporter_closed)
+        return spider
+
+    def output_path(self, raw_dir: str | os.PathLike[str]) -> Path:
+        stem = (self.export.stem if self.export.is_file() else self.export.name) if self.export else "live"
+        return Path(raw_dir).resolve() / self.name / f"{stem}.jsonl"
+
+    def closed(self, reason: str) -> None:
+        self.close_reason = reason
+
+    def publish_feed(self) -> None:
+        """Runs after the feed file is closed: replace the previous output only after a clean crawl."""
+        failure = crawl_failure(self.crawler.stats.get_stats(), self.close_reason)
+        if failure is None:
+            os.replace(self.partial_file, self.output_file)
+            self.logger.info("wrote %s", self.output_file)
+        else:
+            # Not an ERROR itself: the failure was already logged where it happened.
+            self.logger.warning("%s: left unchanged (%s); this crawl's output is in %s",
+                                self.output_file, failure, self.partial_file)
+
+    async def start(self) -> AsyncIterator[Any]:
+        if self.export is None:
+            yield scrapy.Request(INDEX_URL, callback=self.parse_index)
+            return
+        for path in self.export_files:
+            for item in replay_items(path):
+                yield item
+
+    # -- live callbacks -------------------------------------------------------------------------
+
+    def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
+        """Agreements index: follow every case page it links to (matched by URL, not by markup)."""
+        for url in page_links(response):
+            if CASE_PAGE_RE.match(url):
+                yield response.follow(url, callback=self.parse_case_page)
+
+    def parse_case_page(self, response: Response) -> Iterator[Any]:
+        item = _page_item(response, kind="case_page", fetched_from=response.url, raw=response.body)
+        yield item
+        for url in item["links"]:
+            if PRESS_RELEASE_RE.match(url):
+                yield response.follow(url, callback=self.parse_press_release)
+            elif PDF_RE.match(url):
+                yield response.follow(url, callback=self.parse_pdf)
+
+    def parse_press_release(self, response: Response) -> Iterator[dict[str, Any]]:
+        yield _page_item(response, kind="press_release", fetched_from=response.url, raw=response.body)
+
+    def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
+        pdf = read_pdf(response.body)
+        yield _item(url=response.url, kind="agreement_pdf", title=pdf.title, published=None,
+                    text=pdf.text, links=[], fetched_from=response.url, raw=response.body)
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+def replay_files(export: Path) -> list[Path]:
+    """The CSV files of an export (a file or a directory), each checked for the needed columns."""
+    if not export.exists():
+        raise ReplayInputError(f"{export}: export not found")
+    files = sorted(export.glob("*.csv")) if export.is_dir() else [export]
+    if not files:
+        raise ReplayInputError(f"{export}: no .csv files in this directory")
+    for path in files:
+        header = _read_header(path)
+        missing = [c for c in REPLAY_COLUMNS if c not in header]
+        if missing:
+            raise ReplayInputError(
+                f"{path}: line 1: missing column(s) {', '.join(missing)} (case-insensitive); "
+                f"header is {header!r}")
+    return files
+
+
+def _read_header(path: Path) -> list[str]:
+    row = next(csv.reader(io.StringIO(read_text(path))), None)
+    if row is None:
+        raise ReplayInputError(f"{path}: empty file, expected a header with columns URL and Text")
+    return [c.strip().lower() for c in row]
+
+
+def read_text(path: Path) -> str:
+    """The whole export as text (a few MB); not UTF-8 is an error naming the file and line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ReplayInputError(f"{path}: line {line}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def replay_items(path: Path) -> Iterator[dict[str, Any]]:
+    """One raw item per recorded row of `path` (header already checked by replay_files)."""
+    csv.field_size_limit(max(csv.field_size_limit(), 50_000_000))
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    header = [c.strip().lower() for c in next(reader)]
+    url_col, text_col = header.index("url"), header.index("text")
+    start = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:  # the file is broken from here on, not just one row
+            raise ReplayInputError(f"{path}: line {start}: {exc}") from exc
+        if row is None:
+            return
+        yield replay_row_item(row, url_col, text_col, fetched_from=str(path), line=start, width=len(header))
+        start = reader.line_num + 1
+
+
+def replay_row_item(row: list[str], url_col: int, text_col: int, *, fetched_from: str, line: int,
+                    width: int) -> dict[str, Any]:
+    """Parse one recorded row; a row that is not a page gives an item with `error` set."""
+    url = row[url_col].strip() if len(row) > url_col else ""
+    cell = row[text_col] if len(row) > text_col else ""
+    error = None
+    if len(row) != width:
+        error = f"expected {width} columns, got {len(row)}"
+    elif not url.startswith(("http://", "https://")):
+        error = f"field URL: not an absolute URL: {url[:80]!r}"
+    elif not (cell.startswith("[") and cell.endswith("]")):
+        error = "field Text: not a recorded list of <p> elements (expected '[...]')"
+    if error:
+        return _item(url=url or None, kind=None, title=None, published=None, text=None, links=[],
+                     fetched_from=fetched_from, raw=cell.encode("utf-8"), line=line, error=error)
+    html = f"<html><body>{decode_escapes(cell[1:-1])}</body></html>"
+    response = HtmlResponse(url=url, body=html.encode("utf-8"), encoding="utf-8")
+    kind = "case_page" if CASE_PAGE_RE.match(url) else "press_release"
+    return _page_item(response, kind=kind, fetched_from=fetched_from, raw=cell.encode("utf-8"),
+                      line=line)
+
+
+def decode_escapes(text: str) -> str:
+    """Undo the recorder's backslash escapes (\\u2019, \\xa7, \\n ...) and nothing else.
+
+    codecs' unicode_escape would also mangle the file's real non-ASCII characters, so not that.
+    """
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        return ESCAPES.get(code) or chr(int(code[1:], 16))
+    return ESCAPE_RE.sub(one, text)
+
+
+# -- shared page parsing ----------------------------------------------------------------------
+
+def _page_item(response: Response, *, kind: str, fetched_from: str, raw: bytes,
+               line: int | None = None) -> dict[str, Any]:
+    root = main_content(response)
+    blocks = _content_blocks(root)
+    title, title_el = _parse_title(response, root)
+    text = "\n\n".join(t for b in blocks if b.root is not title_el and (t := _block_text(b)))
+    if not blocks:  # content outside any block element (old table layouts): take it whole
+        text = _block_text(root)
+    return _item(url=response.url, kind=kind, title=title, published=_parse_published(response, root, blocks),
+                 text=text, links=page_links(response, root, blocks), fetched_from=fetched_from,
+                 raw=raw, line=line)
+
+
+def _item(*, url: str | None, kind: str | None, title: str | None, published: str | None,
+          text: str | None, links: list[str], fetched_from: str, raw: bytes,
+          line: int | None = None, error: str | None = None) -> dict[str, Any]:
+    return {"source": "hhs_enforcement", "url": url, "kind": kind, "title": title,
+            "published": published, "text": text, "links": links, "fetched_from": fetched_from,
+            "sha256": hashlib.sha256(raw).hexdigest(), "line": line, "error": error}
+
+
+def main_content(response: Response) -> Selector:
+    """The page's main content element: <main>, [role=main], <article>, #content, else <body>."""
+    for css in MAIN_CONTENT:
+        found = response.css(css)
+        if found:
+            return found[0]
+    return response.selector
+
+
+def _ancestors_within(element: Any, root: Any) -> Iterator[Any]:
+    """The element's ancestors up to (not including) root: markup around the main content
+    (a layout table cell holding #content, say) says nothing about the content."""
+    for ancestor in element.iterancestors():
+        if ancestor is root:
+            return
+        yield ancestor
+
+
+def _outside_furniture(sel: SelectorList, root: Selector) -> list[Selector]:
+    return [s for s in sel if not any(a.tag in PAGE_FURNITURE for a in _ancestors_within(s.root, root.root))]
+
+
+def _content_blocks(root: Selector) -> list[Selector]:
+    """Outermost block elements of the content, in order, up to the first piece of page chrome."""
+    selves = " or ".join(f"self::{b}" for b in BLOCKS)
+    blocks = [b for b in _outside_furniture(root.xpath(f".//*[{selves}]"), root)
+              if not any(a.tag in BLOCKS for a in _ancestors_within(b.root, root.root))]
+    for i, block in enumerate(blocks):
+        if _is_chrome(block):
+            return blocks[:i]
+    return blocks
+
+
+def _is_chrome(block: Selector) -> bool:
+    return (_block_text(block).lower() in CHROME_TEXT
+            or bool(block.xpath(f".//a[contains(@class, '{CHROME_LINK_CLASS}')]")))
+
+
+def _block_text(block: Selector) -> str:
+    return " ".join(block.xpath("string()").get("").split())
+
+
+def _parse_title(response: Response, root: Selector) -> tuple[str | None, Any]:
+    """Title and the element it came from: the content's <h1>, else the breadcrumb's last step,
+    else <title>. The element is left out of the text."""
+    for h1 in _outside_furniture(root.css("h1"), root):
+        if text := _block_text(h1):
+            return text, h1.root
+    for crumb in response.css("[class*=breadcrumb]"):
+        # The current page is the breadcrumb's own text after the links: "Home > News > Title".
+        text = " ".join(" ".join(crumb.xpath("./text()").getall()).split()).lstrip("> ").strip()
+        if text:
+            return text, crumb.root
+    text = " ".join(response.css("title::text").get("").split())
+    return (text or None), None
+
+
+def _parse_published(response: Response, root: Selector, blocks: list[Selector]) -> str | None:
+    """The date the page gives (<time datetime>, or a block near the top that is only a date,
+    "October 15, 2018"), else the one in its address (/YYYY/MM/DD/)."""
+    stamp = root.css("time::attr(datetime)").get("")
+    if re.match(r"\d{4}-\d{2}-\d{2}", stamp):
+        return stamp[:10]
+    for block in blocks[:DATE_BLOCKS]:
+        if m := DATE_LINE_RE.fullmatch(_block_text(block)):
+            return datetime.strptime(" ".join(m.group(1, 2, 3)), "%B %d %Y").date().isoformat()
+    if m := URL_DATE_RE.search(response.url):
+        return "-".join(m.groups())
+    return None
+
+
+def page_links(response: Response, root: Selector | None = None,
+               blocks: Iterable[Selector] | None = None) -> list[str]:
+    """Absolute http(s) links of the main content in page order, without fragments, deduplicated;
+    links inside page furniture or after the content (chrome) are left out."""
+    root = root if root is not None else main_content(response)
+    blocks = list(blocks) if blocks is not None else _content_blocks(root)
+    kept = {b.root for b in blocks}
+    links: list[str] = []
+    for a in _outside_furniture(root.css("a[href]"), root):
+        ancestors = list(_ancestors_within(a.root, root.root))
+        if any("breadcrumb" in (e.get("class") or "") for e in ancestors):
+            continue  # site navigation, not a link of this page's content
+        if any(e.tag in BLOCKS for e in ancestors) and not any(e in kept for e in ancestors):
+            continue  # inside a block dropped as page chrome
+        url = response.urljoin(a.attrib["href"].strip()).split("#")[0]
+        if url.startswith(("http://", "https://")) and url not in links:
+            links.append(url)
+    return links

@@ -1,0 +1,253 @@
+"""The hhs_enforcement spider: live callbacks on hand-written pages, replay of the recorded press
+releases (in-process for rows, as a real `scrapy crawl` subprocess for the whole export), failures,
+and the golden files (one generic runner over tests/golden/ and tests/fixtures/)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.http import HtmlResponse, Response
+
+from crawlers.spiders.hhs_enforcement import (
+    INDEX_URL, RAW_FIELDS, HhsEnforcementSpider, ReplayInputError, decode_escapes, replay_files,
+    replay_items,
+)
+from etl.press_releases import extract_actions
+from conftest import REPO_ROOT, SNAPSHOT_DIR
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "hhs_enforcement"
+GOLDEN = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"
+PRESS_RELEASES = SNAPSHOT_DIR / "hhs_press_releases"
+CASE_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/anthem/index.html"
+OLD_CASE_URL = "https://www.hhs.gov/ocr/privacy/hipaa/enforcement/examples/providenceresolutionagreement.html"
+
+
+def _response(url: str, body: bytes) -> Response:
+    if url.endswith(".pdf"):
+        return Response(url=url, body=body)
+    return HtmlResponse(url=url, body=body, encoding="utf-8")
+
+
+def _run_callback(callback: str, url: str, body: bytes) -> tuple[list[dict], list[Request]]:
+    out = list(getattr(HhsEnforcementSpider(), callback)(_response(url, body)))
+    return [o for o in out if isinstance(o, dict)], [o for o in out if isinstance(o, Request)]
+
+
+def _snapshot_item(export_file: str, url: str) -> dict[str, Any]:
+    matches = [i for i in replay_items(PRESS_RELEASES / export_file) if i["url"] == url]
+    assert len(matches) == 1, f"{url} occurs {len(matches)} times in {export_file}"
+    return matches[0]
+
+
+# -- golden files ---------------------------------------------------------------------------------
+
+GOLDEN_FILES = sorted([*GOLDEN.glob("*.expected.json"), *FIXTURES.glob("*.expected.json")])
+
+
+def test_golden_files_exist() -> None:
+    # 11 recorded enforcement releases + 4 hand-written fixtures
+    assert len([p for p in GOLDEN_FILES if p.parent == GOLDEN]) == 11
+    assert len([p for p in GOLDEN_FILES if p.parent == FIXTURES]) == 4
+
+
+@pytest.mark.parametrize("expected_path", GOLDEN_FILES, ids=lambda p: p.name.removesuffix(".expected.json"))
+def test_golden(expected_path: Path) -> None:
+    """A saved input (or a snapshot row named by URL) gives exactly the expected items and actions."""
+    expected = json.loads(expected_path.read_text(encoding="utf-8"))
+    if "snapshot_file" in expected:  # a recorded press release, read from the snapshot, not copied
+        item = _snapshot_item(expected["snapshot_file"], expected["url"])
+        got = {"item": {k: item[k] for k in expected["item"]}, "actions": extract_actions(item)}
+    else:
+        body = (expected_path.parent / expected["input"]).read_bytes()
+        items, requests = _run_callback(expected["callback"], expected["url"], body)
+        got = {"items": items,
+               "requests": [{"url": r.url, "callback": r.callback.__name__} for r in requests],
+               "actions": [a for i in items for a in extract_actions(i)]}
+    assert got == {k: expected[k] for k in got}
+
+
+# -- live flow on hand-written pages --------------------------------------------------------------
+
+def test_index_follows_case_pages_by_url_pattern_only_from_main_content() -> None:
+    items, requests = _run_callback("parse_index", INDEX_URL, (FIXTURES / "agreements_index.html").read_bytes())
+    assert items == []
+    urls = [r.url for r in requests]
+    assert urls == [
+        "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/mie/index.html",
+        CASE_URL,
+        "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/",
+        OLD_CASE_URL,
+    ]
+    assert not any("navonly" in u or "footeronly" in u for u in urls)
+    assert {r.callback.__name__ for r in requests} == {"parse_case_page"}
+
+
+def test_case_page_yields_item_and_follows_press_release_and_pdf() -> None:
+    items, requests = _run_callback("parse_case_page", CASE_URL,
+                                    (FIXTURES / "case_page_new_layout.html").read_bytes())
+    [item] = items
+    assert tuple(item) == RAW_FIELDS
+    assert item["kind"] == "case_page" and item["published"] == "2018-10-15"
+    assert item["title"].startswith("Anthem Pays OCR $16 Million")
+    assert "All agreements" not in item["text"] and "Home" not in item["text"]  # aside, breadcrumb
+    assert [(r.url.rsplit("/", 1)[1], r.callback.__name__) for r in requests] == [
+        ("anthem-ra-cap.pdf", "parse_pdf"),
+        ("anthem-pays-ocr-16-million-record-hipaa-settlement-following-largest-health-data-breach-history.html",
+         "parse_press_release"),
+    ]
+
+
+def test_old_layout_page_content_comes_from_content_div() -> None:
+    items, _ = _run_callback("parse_case_page", OLD_CASE_URL,
+                             (FIXTURES / "case_page_old_layout.html").read_bytes())
+    [item] = items
+    assert item["text"].startswith("HHS, Providence Health & Services Agree")
+    assert "Health Information Privacy" not in item["text"]  # the left menu cell is outside #content
+    assert item["title"] == "Providence Health & Services Resolution Agreement"  # <title>: no h1
+
+
+def test_pdf_yields_item_with_extracted_text() -> None:
+    body = (FIXTURES / "agreement.pdf").read_bytes()
+    items, requests = _run_callback("parse_pdf", "https://www.hhs.gov/sites/default/files/anthem-ra-cap.pdf", body)
+    [item] = items
+    assert requests == []
+    assert item["kind"] == "agreement_pdf"
+    assert "$16,000,000 (Resolution Amount)" in item["text"]
+    assert "45 C.F.R. § 164.308(a)(1)(ii)(A)" in item["text"]
+
+
+# -- replay ---------------------------------------------------------------------------------------
+
+def test_decode_escapes_undoes_only_the_recorders_escapes() -> None:
+    assert decode_escapes(r"Patients\u2019 PHI \xa7 164.308\n\tnext") == "Patients’ PHI § 164.308\n\tnext"
+    assert decode_escapes("already decoded: é ’") == "already decoded: é ’"
+    assert decode_escapes(r"a literal \\u2019") == r"a literal \u2019"
+
+
+def test_replay_row_is_parsed_like_a_page() -> None:
+    items = list(replay_items(PRESS_RELEASES / "hhs_press_releases_2018_p_fragments.csv"))
+    assert len(items) == 171
+    boston = next(i for i in items if "abc-filming" in i["url"])
+    assert boston["line"] == 2 and boston["error"] is None
+    assert boston["title"].startswith("Unauthorized Disclosure of Patients’ Protected Health Information")
+    assert boston["published"] == "2018-09-20"
+    assert "BMC has paid OCR $100000" in boston["text"]
+    assert "Enter your email" not in boston["text"] and "Toll Free" not in boston["text"]  # page chrome
+    assert "\\u2019" not in boston["text"] and "patients’" in boston["text"]
+    assert "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/index.html" \
+        in boston["links"]
+    assert "https://www.hhs.gov/about" not in boston["links"]  # breadcrumb
+
+
+def test_replay_bad_rows_become_error_items_with_their_line(tmp_path: Path) -> None:
+    # Hand-written CSV: a good row, a row missing a column, a row whose Text is not a recorded list.
+    path = tmp_path / "bad_rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["", "URL", "Text", "Cleaned_Text"])
+        w.writerow(["0", "https://www.hhs.gov/about/news/2018/01/02/a.html", "[<p>Line one\nline two</p>]", "x"])
+        w.writerow(["1", "https://www.hhs.gov/about/news/2018/01/03/b.html"])
+        w.writerow(["2", "https://www.hhs.gov/about/news/2018/01/04/c.html", "<p>no brackets</p>", "x"])
+    good, short, unlisted = replay_items(path)
+    assert good["error"] is None and good["text"] == "Line one line two" and good["line"] == 2
+    assert short["line"] == 4 and short["error"] == "expected 4 columns, got 2" and short["text"] is None
+    assert unlisted["line"] == 5 and "field Text" in unlisted["error"]
+
+
+@pytest.mark.parametrize("header", [["", "URL", "Cleaned_Text"], ["index", "address", "Text"]])
+def test_replay_rejects_csv_without_url_and_text_columns(tmp_path: Path, header: list[str]) -> None:
+    path = tmp_path / "wrong_columns.csv"
+    path.write_text(",".join(header) + "\n", encoding="utf-8")
+    with pytest.raises(ReplayInputError, match=r"wrong_columns\.csv: line 1: missing column"):
+        replay_files(tmp_path)
+
+
+def _crawl(export: Path, raw_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "hhs_enforcement", "-a", f"export={export}",
+         "-s", f"RAW_DIR={raw_dir}", "-s", "LOG_LEVEL=WARNING"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_replay_crawl_of_the_snapshot_writes_every_page(tmp_path: Path) -> None:
+    result = _crawl(PRESS_RELEASES, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "hhs_enforcement" / "hhs_press_releases.jsonl"
+    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(items) == 223  # 171 of 2018 + 52 of 2019, none dropped
+    assert [p.name for p in out.parent.iterdir()] == ["hhs_press_releases.jsonl"]  # no .partial left
+    assert all(tuple(i) == RAW_FIELDS and i["source"] == "hhs_enforcement" for i in items)
+    assert all(i["error"] is None and i["kind"] == "press_release" for i in items)
+    assert len({i["url"] for i in items}) == 223
+    by_file: dict[str, int] = {}
+    for i in items:
+        by_file[Path(i["fetched_from"]).name] = by_file.get(Path(i["fetched_from"]).name, 0) + 1
+    assert by_file == {"hhs_press_releases_2018_p_fragments.csv": 171,
+                       "hhs_press_releases_2019_p_fragments.csv": 52}
+    # one page (Cottage Health, 2019-02-07) was recorded without any body paragraph
+    assert [i["url"].rsplit("/", 1)[1] for i in items if not i["text"]] == [
+        "ocr-concludes-all-time-record-year-for-hipaa-enforcement-with-3-million-cottage-health-settlement.html"]
+
+
+def test_replay_crawl_fails_on_missing_export(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_dir"
+    result = _crawl(missing, tmp_path / "raw")
+    assert result.returncode != 0
+    assert f"{missing}: export not found" in result.stderr
+    assert not (tmp_path / "raw").exists()
+
+
+def test_replay_crawl_fails_on_csv_without_expected_columns(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(",address,body\n0,https://www.hhs.gov/x.html,[<p>x</p>]\n", encoding="utf-8")
+    result = _crawl(export, tmp_path / "raw")
+    assert result.returncode != 0
+    assert f"{export}: line 1: missing column(s) url, text" in result.stderr
+
+
+def test_replay_crawl_fails_on_non_utf8_line_and_keeps_the_previous_good_file(tmp_path: Path) -> None:
+    export = tmp_path / "releases.csv"
+    good = ",URL,Text\n0,https://www.hhs.gov/about/news/2018/01/02/a.html,[<p>First release.</p>]\n"
+    export.write_text(good, encoding="utf-8")
+    assert _crawl(export, tmp_path / "raw").returncode == 0
+    out = tmp_path / "raw" / "hhs_enforcement" / "releases.jsonl"
+    before = out.read_bytes()
+    assert json.loads(before)["text"] == "First release."
+    # The same export, now with a byte that is not UTF-8 on its third line.
+    export.write_bytes(good.encode() + b"1,https://www.hhs.gov/about/news/2018/01/03/b.html,[<p>\xff</p>]\n")
+    result = _crawl(export, tmp_path / "raw")
+    assert result.returncode != 0
+    assert f"{export}: line 3: not UTF-8" in result.stderr
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("reason, errors, replaced", [
+    ("finished", 0, True), ("finished", 2, False), ("shutdown", 0, False)])
+def test_feed_replaces_the_output_only_after_a_clean_crawl(tmp_path: Path, reason: str, errors: int,
+                                                           replaced: bool) -> None:
+    export = tmp_path / "releases.csv"
+    export.write_text(",URL,Text\n", encoding="utf-8")
+    crawler = Crawler(HhsEnforcementSpider, {"RAW_DIR": str(tmp_path / "raw")})
+    spider = HhsEnforcementSpider.from_crawler(crawler, export=str(export))
+    crawler.stats = MemoryStatsCollector(crawler)  # the crawl itself is not run here
+    assert spider.output_file == tmp_path / "raw" / "hhs_enforcement" / "releases.jsonl"
+    assert list(crawler.settings.getdict("FEEDS")) == [str(spider.partial_file)]
+    spider.output_file.parent.mkdir(parents=True)
+    spider.output_file.write_text("previous good output\n")
+    spider.partial_file.write_text("this crawl's output\n")
+    if errors:
+        crawler.stats.set_value("log_count/ERROR", errors)
+    spider.closed(reason)
+    spider.publish_feed()
+    assert spider.output_file.read_text() == ("this crawl's output\n" if replaced else "previous good output\n")
+    assert spider.partial_file.exists() is not replaced
