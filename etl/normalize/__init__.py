@@ -1,0 +1,2 @@
+"""Pure normalization functions (no I/O): raw strings in, typed values out, ValueError with a reason
+when a value cannot be accepted."""
