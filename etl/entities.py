@@ -20,7 +20,6 @@ etl/links.py uses to find candidate breach reports, without merging the two.
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections import Counter, defaultdict
@@ -30,6 +29,7 @@ from typing import Iterable
 
 import sqlite_utils
 
+from etl.csv_input import checked_rows
 from etl.normalize.names import name_key, slugify, split_aliases
 
 OVERRIDES_FILE = "entity_overrides.csv"
@@ -79,25 +79,20 @@ def alias_names(name: str) -> list[str]:
 def read_overrides(path: Path) -> list[EntityOverride]:
     """Parse entity_overrides.csv; raise OverrideError naming file, line and field on bad input."""
     rows: list[EntityOverride] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != OVERRIDE_COLUMNS:
-            raise OverrideError(f"{path}:1: header must be {','.join(OVERRIDE_COLUMNS)}, got {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            rule = (row["rule"] or "").strip()
-            match = (row["match"] or "").strip()
-            target = (row["target"] or "").strip()
-            if rule not in RULES:
-                raise OverrideError(f"{path}:{line}: field 'rule': {rule!r} is not one of {', '.join(RULES)}")
-            if not re.match(r"^(name|breach|action):.+", match):
-                raise OverrideError(f"{path}:{line}: field 'match': {match!r} must be name:, breach: or action:")
-            if not target or slugify(target) != target:
-                raise OverrideError(f"{path}:{line}: field 'target': {target!r} is not an entity id slug")
-            if not (row["reason"] or "").strip():
-                raise OverrideError(f"{path}:{line}: field 'reason': every override needs a reason")
-            rows.append(EntityOverride(line, rule, match, (row["state"] or "").strip() or None, target,
-                                       row["reason"].strip()))
+    for line, row in checked_rows(path, OVERRIDE_COLUMNS, OverrideError):
+        rule = (row["rule"] or "").strip()
+        match = (row["match"] or "").strip()
+        target = (row["target"] or "").strip()
+        if rule not in RULES:
+            raise OverrideError(f"{path}:{line}: field 'rule': {rule!r} is not one of {', '.join(RULES)}")
+        if not re.match(r"^(name|breach|action):.+", match):
+            raise OverrideError(f"{path}:{line}: field 'match': {match!r} must be name:, breach: or action:")
+        if not target or slugify(target) != target:
+            raise OverrideError(f"{path}:{line}: field 'target': {target!r} is not an entity id slug")
+        if not (row["reason"] or "").strip():
+            raise OverrideError(f"{path}:{line}: field 'reason': every override needs a reason")
+        rows.append(EntityOverride(line, rule, match, (row["state"] or "").strip() or None, target,
+                                   row["reason"].strip()))
     return rows
 
 

@@ -14,7 +14,6 @@ rest (method 'override').
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from etl.csv_input import checked_rows
 from etl.normalize.amounts import find_amounts
 
 OVERRIDES_FILE = "link_overrides.csv"
@@ -232,19 +232,14 @@ def rule_links(db: sqlite_utils.Database, related: dict[str, set[str]]) -> list[
 
 def read_overrides(path: Path) -> list[LinkOverride]:
     rows = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != OVERRIDE_COLUMNS:
-            raise LinkOverrideError(f"{path}:1: header must be {','.join(OVERRIDE_COLUMNS)}, got {reader.fieldnames}")
-        for row in reader:
-            line = reader.line_num
-            for col in OVERRIDE_COLUMNS:
-                if not (row[col] or "").strip():
-                    raise LinkOverrideError(f"{path}:{line}: field {col!r} is empty")
-            if row["decision"].strip() not in ("link", "unlink"):
-                raise LinkOverrideError(f"{path}:{line}: field 'decision': {row['decision']!r} is not link or unlink")
-            rows.append(LinkOverride(line, row["breach_id"].strip(), row["action_id"].strip(),
-                                     row["decision"].strip(), row["reason"].strip()))
+    for line, row in checked_rows(path, OVERRIDE_COLUMNS, LinkOverrideError):
+        for col in OVERRIDE_COLUMNS:
+            if not (row[col] or "").strip():
+                raise LinkOverrideError(f"{path}:{line}: field {col!r} is empty")
+        if row["decision"].strip() not in ("link", "unlink"):
+            raise LinkOverrideError(f"{path}:{line}: field 'decision': {row['decision']!r} is not link or unlink")
+        rows.append(LinkOverride(line, row["breach_id"].strip(), row["action_id"].strip(),
+                                 row["decision"].strip(), row["reason"].strip()))
     return rows
 
 

@@ -31,7 +31,6 @@ rule's sector for one record; an unknown id, kind or sector stops the build nami
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from pathlib import Path
@@ -39,6 +38,7 @@ from pathlib import Path
 import sqlite_utils
 
 from etl.build import BuildContext, BuildError
+from etl.csv_input import checked_rows
 from etl.normalize.names import name_key
 
 SECTORS = ("behavioral_health", "dental", "hospital_health_system", "physician_practice", "pharmacy",
@@ -174,26 +174,19 @@ def read_overrides(path: Path, db: sqlite_utils.Database) -> list[dict[str, str]
     if not path.exists():
         return []
     out = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != OVERRIDE_COLUMNS:
-            raise BuildError(f"{path}:1: field '(header)': expected columns {','.join(OVERRIDE_COLUMNS)}, "
-                             f"got {','.join(reader.fieldnames or [])}")
-        for row in reader:
-            where = f"{path}:{reader.line_num}"
-            if None in row or any(v is None for v in row.values()):
-                raise BuildError(f"{where}: field '(line)': expected {len(OVERRIDE_COLUMNS)} columns")
-            if row["kind"] not in KINDS:
-                raise BuildError(f"{where}: field 'kind': {row['kind']!r} is not action or breach")
-            table, pk = KINDS[row["kind"]]
-            if not db[table].exists() or not db.execute(f"select 1 from [{table}] where [{pk}] = ?",
-                                                        [row["id"]]).fetchone():
-                raise BuildError(f"{where}: field 'id': no {row['kind']} {row['id']!r} in {table}")
-            if row["sector"] not in SECTORS:
-                raise BuildError(f"{where}: field 'sector': {row['sector']!r} is not one of {', '.join(SECTORS)}")
-            if not row["reason"].strip():
-                raise BuildError(f"{where}: field 'reason': empty (say why the rules are wrong here)")
-            out.append(dict(row, line=reader.line_num))
+    for line, row in checked_rows(path, OVERRIDE_COLUMNS, BuildError):
+        where = f"{path}:{line}"
+        if row["kind"] not in KINDS:
+            raise BuildError(f"{where}: field 'kind': {row['kind']!r} is not action or breach")
+        table, pk = KINDS[row["kind"]]
+        if not db[table].exists() or not db.execute(f"select 1 from [{table}] where [{pk}] = ?",
+                                                    [row["id"]]).fetchone():
+            raise BuildError(f"{where}: field 'id': no {row['kind']} {row['id']!r} in {table}")
+        if row["sector"] not in SECTORS:
+            raise BuildError(f"{where}: field 'sector': {row['sector']!r} is not one of {', '.join(SECTORS)}")
+        if not row["reason"].strip():
+            raise BuildError(f"{where}: field 'reason': empty (say why the rules are wrong here)")
+        out.append(dict(row, line=line))
     return out
 
 

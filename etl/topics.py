@@ -34,7 +34,6 @@ give, stops the build with the file, line and field.
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Any, Iterable
 import sqlite_utils
 
 from etl.build import BuildContext, BuildError
+from etl.csv_input import checked_rows
 
 OVERRIDES_FILE = "topic_overrides.csv"
 OVERRIDE_COLUMNS = ["action_id", "topic", "action", "reason"]
@@ -209,27 +209,19 @@ def read_overrides(path: Path, action_ids: set[str]) -> list[TopicOverride]:
     if not path.exists():
         return []
     out = []
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != OVERRIDE_COLUMNS:
-            raise BuildError(f"{path}:1: field '(header)': expected columns {','.join(OVERRIDE_COLUMNS)}, "
-                             f"got {','.join(reader.fieldnames or [])}")
-        for row in reader:
-            line = reader.line_num
+    for line, row in checked_rows(path, OVERRIDE_COLUMNS, BuildError):
 
-            def bad(fld: str, reason: str) -> BuildError:
-                return BuildError(f"{path}:{line}: field {fld!r}: {reason}")
-            if None in row or any(v is None for v in row.values()):
-                raise bad("(line)", f"expected {len(OVERRIDE_COLUMNS)} columns")
-            if row["action_id"] not in action_ids:
-                raise bad("action_id", f"no enforcement action {row['action_id']!r}")
-            if row["topic"] not in TOPIC_IDS:
-                raise bad("topic", f"{row['topic']!r} is not one of {', '.join(TOPIC_IDS)}")
-            if row["action"] not in ("add", "remove"):
-                raise bad("action", f"{row['action']!r} is not add or remove")
-            if not row["reason"].strip():
-                raise bad("reason", "empty (say why the rules are wrong here)")
-            out.append(TopicOverride(line, row["action_id"], row["topic"], row["action"], row["reason"].strip()))
+        def bad(fld: str, reason: str) -> BuildError:
+            return BuildError(f"{path}:{line}: field {fld!r}: {reason}")
+        if row["action_id"] not in action_ids:
+            raise bad("action_id", f"no enforcement action {row['action_id']!r}")
+        if row["topic"] not in TOPIC_IDS:
+            raise bad("topic", f"{row['topic']!r} is not one of {', '.join(TOPIC_IDS)}")
+        if row["action"] not in ("add", "remove"):
+            raise bad("action", f"{row['action']!r} is not add or remove")
+        if not row["reason"].strip():
+            raise bad("reason", "empty (say why the rules are wrong here)")
+        out.append(TopicOverride(line, row["action_id"], row["topic"], row["action"], row["reason"].strip()))
     return out
 
 
