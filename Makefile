@@ -10,7 +10,7 @@ DB ?= data/kb.db
 PORT ?= 8001
 STAMP := $(VENV)/.installed
 
-.PHONY: help install build serve test crawl bench publish clean
+.PHONY: help install build serve test crawl bench publish browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,7 +31,16 @@ build: install ## build $(DB) from the recorded snapshot in $(SNAPSHOT_DIR)
 serve: build ## build, then serve Datasette on 127.0.0.1:$(PORT)
 	$(BIN)/kb serve --db $(DB) --port $(PORT)
 
-test: install ## run the test suite (no network)
+# Debian's chromium + chromedriver drive the browser tests (tests/browser/); nothing is downloaded by
+# Playwright. Guarded: does nothing when both are already installed.
+browser: ## install headless Chromium for the browser tests (apt-get, only when missing)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium: $$(chromium --version 2>/dev/null | head -1)"; \
+	else \
+		apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+test: install browser ## run the test suite (no network)
 	$(BIN)/pytest -q
 
 crawl: install ## live crawl (needs internet): record fresh exports into data/snapshot/, then build from them
@@ -41,5 +50,8 @@ crawl: install ## live crawl (needs internet): record fresh exports into data/sn
 bench: build ## run the benchmarks, print figures, save them under bench/results/
 	$(BIN)/python -m bench --db $(DB)
 
+publish: build ## write the deployable site bundle into dist/ (database, metadata, plugins, templates, run.sh)
+	$(BIN)/kb publish --db $(DB) --out dist
+
 clean: ## remove the venv, built database and raw crawl output
-	rm -rf $(VENV) data/kb.db data/raw data/cache
+	rm -rf $(VENV) data/kb.db data/raw data/cache dist

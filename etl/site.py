@@ -16,6 +16,9 @@ SETTINGS = {
     "max_returned_rows": 1000,
     "default_page_size": 50,
     "facet_time_limit_ms": 500,
+    # Suggesting facets tries every column of a table on each request: 0.5 s per breaches.json page, and
+    # p50 1.4 s under 16 clients (bench/load.py). The tables' useful facets are set in the metadata.
+    "suggest_facets": False,
     "allow_download": True,
 }
 
@@ -46,13 +49,17 @@ def write_metadata(out: Path) -> Path:
     return out
 
 
-def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0.1") -> list[str]:
-    """The datasette command line: immutable database, plugins, templates and limits."""
+def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0.1",
+                  site_dir: Path = DATASETTE_DIR) -> list[str]:
+    """The datasette command line: immutable database, plugins, templates, static files, CORS and limits.
+
+    `site_dir` holds plugins/, templates/ and static/ (the repository's datasette/ folder, or a
+    published bundle), so `kb serve` and the bundle's run script cannot drift apart."""
     cmd = ["datasette", "serve", "-i", str(db), "--host", host, "--port", str(port),
-           "--metadata", str(metadata_path)]
-    plugins = DATASETTE_DIR / "plugins"
-    templates = DATASETTE_DIR / "templates"
-    static = DATASETTE_DIR / "static"
+           "--metadata", str(metadata_path), "--cors"]
+    plugins = site_dir / "plugins"
+    templates = site_dir / "templates"
+    static = site_dir / "static"
     if any(plugins.glob("*.py")):
         cmd += ["--plugins-dir", str(plugins)]
     if templates.exists():
@@ -62,3 +69,67 @@ def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0
     for name, value in SETTINGS.items():
         cmd += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
+
+
+DATABASE_NAME = "kb"  # Datasette names a database after its file; templates and metadata say "kb"
+
+
+def check_database_name(db: Path) -> None:
+    if db.stem != DATABASE_NAME:
+        raise ValueError(f"{db}: the database file must be named {DATABASE_NAME}.db "
+                         f"(Datasette names the database after the file, and the site's templates "
+                         f"and metadata refer to {DATABASE_NAME!r})")
+
+
+def _pinned_requirements(pyproject: Path) -> list[str]:
+    """The project's pinned runtime dependencies: the plugins import the etl package (similar-case
+    search embeds the query), so a replica needs the same set as a build."""
+    import tomllib
+
+    return list(tomllib.loads(pyproject.read_text())["project"]["dependencies"])
+
+
+RUN_SCRIPT = """#!/usr/bin/env bash
+# Serve this bundle read-only. Usage: ./run.sh [PORT] [HOST]   (defaults 8001, 0.0.0.0)
+# Install once: python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -r requirements.txt
+set -euo pipefail
+here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+cd "$here"
+export PYTHONPATH="$here${{PYTHONPATH:+:$PYTHONPATH}}"
+DATASETTE="${{DATASETTE:-$( [ -x .venv/bin/datasette ] && echo .venv/bin/datasette || echo datasette )}}"
+exec "$DATASETTE" {args}
+"""
+
+
+def publish_bundle(db: Path, out: Path) -> Path:
+    """Copy everything one stateless replica needs into `out`: the immutable database, merged
+    metadata, plugins, templates, static files, the etl package the plugins import, pinned
+    requirements and a run script. `out` is replaced as a whole."""
+    import shlex
+    import shutil
+
+    check_database_name(db)
+    if not db.is_file():
+        raise FileNotFoundError(f"{db}: no database to publish (run `kb build` first)")
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copy2(db, tmp / f"{DATABASE_NAME}.db")
+    write_metadata(tmp / "metadata.json")
+    for part in ("plugins", "templates", "static"):
+        if (DATASETTE_DIR / part).exists():
+            shutil.copytree(DATASETTE_DIR / part, tmp / part,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(REPO_ROOT / "etl", tmp / "etl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    requirements = _pinned_requirements(REPO_ROOT / "pyproject.toml")
+    (tmp / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    cmd = serve_command(Path(f"{DATABASE_NAME}.db"), 0, Path("metadata.json"), host="0.0.0.0",
+                        site_dir=tmp)
+    args = " ".join(shlex.quote(a.replace(str(tmp) + "/", "")) for a in cmd[1:])
+    args = args.replace("--port 0", '--port "${1:-8001}"').replace("--host 0.0.0.0", '--host "${2:-0.0.0.0}"')
+    run = tmp / "run.sh"
+    run.write_text(RUN_SCRIPT.format(args=args))
+    run.chmod(0o755)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out

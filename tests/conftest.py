@@ -53,13 +53,16 @@ def _free_port() -> int:
 def datasette_url(built: dict[str, Path]):
     """A real Datasette server (started by `kb serve`) on the pipeline-built database."""
     port = _free_port()
+    # The server's log goes to a file: an unread pipe fills up (one access-log line per request) and
+    # then blocks the server.
+    log = (built["root"] / "datasette.log").open("wb")
     proc = subprocess.Popen([KB, "serve", "--db", str(built["db"]), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"datasette exited: {proc.stdout.read().decode()}")
+            raise RuntimeError(f"datasette exited: {(built['root'] / 'datasette.log').read_text()}")
         try:
             if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
                 break
@@ -71,3 +74,4 @@ def datasette_url(built: dict[str, Path]):
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+    log.close()
