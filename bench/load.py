@@ -15,7 +15,7 @@ from bench.common import percentile, save, served
 
 ENDPOINTS = {
     "table_json": "/kb/breaches.json?_size=50&state=CA",
-    "canned_query": "/kb/largest_penalties.json",
+    "canned_query": "/kb/actions_largest_overall.json",  # a canned query of datasette/metadata/actions.yml
     "full_text": "/kb/breaches.json?_search=ransomware&_size=20",
     "similar": "/-/similar.json?q=ransomware+encrypted+our+EHR+no+risk+analysis&k=10",
 }
@@ -57,8 +57,8 @@ async def _run(base: str, endpoints: dict[str, str], clients: int, seconds: floa
 
 def main(db: Path, results_dir: Path, clients: int = 16, seconds: float = 20.0) -> dict:
     with served(db) as base:
-        for path in ENDPOINTS.values():  # warm up: model load, page cache
-            httpx.get(base + path, timeout=60)
+        for path in ENDPOINTS.values():  # warm up (model load, page cache), and fail early on a wrong path
+            httpx.get(base + path, timeout=60).raise_for_status()
         figures = asyncio.run(_run(base, ENDPOINTS, clients, seconds))
     print(f"\nLoad test: {clients} clients, {seconds:.0f} s, loopback")
     print(f"{'endpoint':<14}{'requests':>10}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")

@@ -4,6 +4,8 @@ A failed build raises and leaves the previous database untouched.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -36,10 +38,11 @@ class BuildContext:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-# (spider name, snapshot sub-folder it replays)
+# (spider name, snapshot sub-folder it replays, whether a snapshot must hold it)
 REPLAYED_SOURCES = [
-    ("breach_portal", "breach_portal"),
-    ("hhs_enforcement", "hhs_press_releases"),
+    ("breach_portal", "breach_portal", True),
+    # A live crawl (`make crawl`) writes hhs_enforcement raw items directly; it records no snapshot folder.
+    ("hhs_enforcement", "hhs_press_releases", False),
 ]
 
 
@@ -53,21 +56,77 @@ def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
         raise BuildError(f"crawl replay of {export} with spider {spider!r} failed:\n{result.stderr[-4000:]}")
 
 
+def prune_stale_raw(spider_raw_dir: Path, export_dir: Path, echo: Echo) -> None:
+    """Drop raw files of exports no longer in the snapshot, so the loaders read exactly the snapshot.
+    A spider names its raw file after the export file it replayed, or after the folder."""
+    current = {p.stem for p in export_dir.iterdir() if p.is_file()} | {export_dir.name}
+    for raw in sorted(spider_raw_dir.glob("*.jsonl")):
+        if raw.stem not in current:
+            echo(f"crawl  removing {raw}: its export is no longer in {export_dir}")
+            raw.unlink()
+
+
+# Written beside a spider's raw files after a successful replay (the loaders read only *.jsonl).
+REPLAY_STAMP = ".replayed.json"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def replay_stamp(export_dir: Path, spider_raw_dir: Path) -> dict:
+    """What a replay's raw files depend on (the snapshot files, the crawler code and Scrapy's version) and
+    the raw files themselves. When all of it equals the stamp of the last replay, replaying again would
+    write the same bytes, so the crawl stage skips the Scrapy subprocess (most of an unchanged rebuild)."""
+    from importlib.metadata import version
+
+    code = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "crawlers").rglob("*.py")):
+        code.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"inputs": {str(p.relative_to(export_dir)): _sha256(p) for p in sorted(export_dir.rglob("*"))
+                       if p.is_file()},
+            "crawler_code": code.hexdigest(), "scrapy": version("scrapy"),
+            "raw_files": {p.name: _sha256(p) for p in sorted(spider_raw_dir.glob("*.jsonl"))}}
+
+
 def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
-    for spider, folder in REPLAYED_SOURCES:
+    if not snapshot_dir.is_dir():
+        raise BuildError(f"{snapshot_dir}: snapshot folder not found (set SNAPSHOT_DIR)")
+    for spider, folder, required in REPLAYED_SOURCES:
         export = snapshot_dir / folder
-        if not export.exists():
-            raise BuildError(f"{export}: snapshot folder not found (set SNAPSHOT_DIR)")
+        if not export.is_dir():
+            if required:
+                raise BuildError(f"{export}: snapshot folder not found (set SNAPSHOT_DIR)")
+            echo(f"crawl  {spider}: no {export}; using the raw items already in {raw_dir / spider}")
+            continue
+        stamp_path = raw_dir / spider / REPLAY_STAMP
+        if stamp_path.exists() and json.loads(stamp_path.read_text()) == replay_stamp(export, raw_dir / spider):
+            echo(f"crawl  {spider}: {export} and the crawler code unchanged since the last replay; raw files kept")
+            continue
+        stamp_path.unlink(missing_ok=True)
         echo(f"crawl  {spider}: replaying {export}")
         run_spider(spider, export, raw_dir)
+        prune_stale_raw(raw_dir / spider, export, echo)
+        stamp_path.parent.mkdir(parents=True, exist_ok=True)
+        stamp_path.write_text(json.dumps(replay_stamp(export, raw_dir / spider), indent=1, sort_keys=True))
 
 
 def load_stages() -> list[Callable[[BuildContext], None]]:
     """The stages after the crawl, in order. Each reads the raw files or tables the previous ones wrote."""
-    from etl import load_breaches
+    from etl import changes, embed, entities, links, load_actions, load_breaches, provisions, sectors, similar, topics
 
     return [
+        provisions.stage,
         load_breaches.stage,
+        load_actions.stage,
+        entities.stage,
+        links.stage,
+        topics.stage,
+        sectors.stage,
+        changes.stage,
+        # similar-case search: last, after every loader (it reads actions, provisions and breaches)
+        embed.stage,
+        similar.neighbours_stage,
     ]
 
 
