@@ -46,9 +46,125 @@ def serve(db_path: Path, port: int, host: str) -> None:
     import os
     import sys
 
-    from etl.site import serve_command, write_metadata
+    from etl.site import check_database_name, serve_command, write_metadata
 
+    try:
+        check_database_name(db_path)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
     metadata = write_metadata(db_path.parent / "metadata.json")
     cmd = serve_command(db_path, port, metadata, host=host)
     executable = str(Path(sys.executable).parent / cmd[0])
     os.execv(executable, [executable, *cmd[1:]])
+
+
+@cli.command()
+@click.option("--db", "db_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=REPO_ROOT / "data" / "kb.db", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=REPO_ROOT / "dist",
+              show_default=True, help="Bundle folder (replaced as a whole).")
+def publish(db_path: Path, out: Path) -> None:
+    """Write a deployable site bundle: database, merged metadata, plugins, templates, static, run.sh."""
+    from etl.site import publish_bundle
+
+    try:
+        bundle = publish_bundle(db_path, out)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"published {bundle} (start it with {bundle / 'run.sh'} [PORT])")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=REPO_ROOT / "data" / "snapshot",
+              show_default=True, help="Snapshot folder the fresh exports are saved into (breach_portal/...).")
+@click.option("--raw-dir", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "raw", show_default=True)
+@click.option("--force", is_flag=True, help="Save a fresh export even if it has under 80% of the rows of the last one.")
+@click.option("--export-date", default=None, help="Date stamped on the saved exports (default: today).")
+def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> None:
+    """Live crawl (needs internet): save fresh Breach Portal exports into --out, crawl HHS enforcement pages."""
+    import os
+    import subprocess
+    import sys
+
+    from crawlers.live import live_crawl_commands
+
+    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
+    failed = []
+    for cmd in live_crawl_commands(sys.executable, out.resolve(), raw_dir.resolve(), force, export_date):
+        click.echo(f"crawl  {cmd[4]} (live)")
+        if subprocess.run(cmd, cwd=REPO_ROOT, env=env).returncode != 0:
+            failed.append(cmd[4])
+    if failed:
+        raise click.ClickException(f"live crawl failed for: {', '.join(failed)} (see the log above)")
+    click.echo(f"saved fresh exports under {out}")
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--like", "like_id", metavar="ACTION_ID", help="Find cases like this enforcement action instead.")
+@click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Number of results.")
+@click.option("--kind", type=click.Choice(["actions", "breaches", "all"]), default=None,
+              help="What to return [default: all for QUERY, actions for --like].")
+@click.option("--ranker", type=click.Choice(["hybrid", "vector", "bm25"]), default="hybrid", show_default=True,
+              help="Ranking for QUERY (--like always uses the stored vectors).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
+@click.option("--db", "db_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=REPO_ROOT / "data" / "kb.db", show_default=True)
+def similar(query: str | None, like_id: str | None, k: int, kind: str | None, ranker: str, as_json: bool,
+            db_path: Path) -> None:
+    """Find precedents: enforcement actions and breach reports similar to QUERY or to --like ACTION_ID."""
+    import sqlite3
+
+    from etl.similar import SearchError, open_searcher
+
+    if (query is None) == (like_id is None):
+        raise click.UsageError("give either QUERY or --like ACTION_ID")
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        searcher = open_searcher(conn)
+        if like_id is not None:
+            results = searcher.like(conn, like_id, k=k, kind=kind or "actions")
+        else:
+            results = searcher.search(conn, query, k=k, kind=kind or "all", ranker=ranker)
+    except SearchError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for n, r in enumerate(results, 1):
+        amount = f"${r['amount']:,}" if r["amount"] is not None else ""
+        why = ", ".join([p["id"] or p["heading"] for p in r["shared_provisions"]] or r["matched_terms"])
+        click.echo(f"{n:>2}. {r['score']:.4f}  {r['kind']:<6} {r['id']}  {r['entity']}  {r['date'] or ''}  "
+                   f"{amount}".rstrip())
+        if why:
+            click.echo(f"    why: {why}")
+
+
+@cli.command()
+@click.argument("text")
+def cite(text: str) -> None:
+    """Print the 45 CFR / 42 CFR Part 2 citations in TEXT ('-' reads stdin) as a JSON list of canonical
+    strings, e.g. `kb cite "45 C.F.R. § 164.308(a)(1)(ii)(A) and (B)"`."""
+    from etl.citations import canonical_citations
+
+    if text == "-":
+        with click.open_file("-") as stdin:
+            text = stdin.read()
+    click.echo(json.dumps(canonical_citations(text)))
+
+
+@cli.command("check-curated")
+@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+                default=REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl")
+def check_curated(path: Path) -> None:
+    """Check every line of the curated enforcement facts; print each problem as file:line: field: reason."""
+    from etl.curated import read_curated
+
+    valid, errors = read_curated(path)
+    for e in errors:
+        click.echo(str(e), err=True)
+    if errors:
+        raise click.ClickException(f"{len({e.line for e in errors})} invalid line(s), {len(valid)} valid")
+    click.echo(f"{path}: {len(valid)} records, all valid")

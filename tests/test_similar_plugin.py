@@ -1,0 +1,205 @@
+"""datasette/plugins/similar.py over HTTP: /-/similar, /-/similar.json, bad input, escaping, and the
+"Similar cases" block of enforcement action pages.
+
+Most tests run a real Datasette on the hand-written mini corpus (tests/similar_corpus.py) with only this
+area's plugin and templates (the site's other plugins expect the full database); the last ones use the
+`datasette_url` fixture, `kb serve` on the pipeline-built database."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from etl import embed, similar
+from similar_corpus import build_mini_kb
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ALPHA = "2020-01-15-alpha-regional-hospital"
+KAPPA = "2021-10-10-kappa-orthopedics"
+SCRIPT_BREACH = "2021-01-01-script-test-fl"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def mini_url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("similar_site")
+    db = build_mini_kb(root / "kb.db")
+    ctx = SimpleNamespace(db=db, cache_dir=root / "cache", echo=lambda _: None, counts={})
+    embed.stage(ctx)
+    similar.neighbours_stage(ctx)
+    db.close()
+    plugins, templates = root / "plugins", root / "templates"
+    plugins.mkdir()
+    templates.mkdir()
+    (plugins / "similar.py").symlink_to(REPO_ROOT / "datasette" / "plugins" / "similar.py")
+    for name in ("similar.html", "_similar_cases.html"):
+        (templates / name).symlink_to(REPO_ROOT / "datasette" / "templates" / name)
+    # Hand-written test template: the site's own action page needs the site plugin and the full database,
+    # so the mini site shows Datasette's row page plus this area's block, as any action template includes it.
+    (templates / "row-kb-enforcement_actions.html").write_text(
+        '{% extends "row.html" %}{% block content %}{{ super() }}{% include "_similar_cases.html" %}{% endblock %}')
+    port = _free_port()
+    datasette = str(Path(sys.executable).parent / "datasette")
+    proc = subprocess.Popen([datasette, "serve", "-i", str(root / "kb.db"), "--port", str(port),
+                             "--plugins-dir", str(plugins), "--template-dir", str(templates)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(proc.stdout.read().decode())
+        try:
+            if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("datasette did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def get(url: str, path: str, **params) -> httpx.Response:
+    return httpx.get(url + path, params=params, timeout=60)
+
+
+def test_search_json(mini_url):
+    r = get(mini_url, "/-/similar.json", q="ransomware encrypted the servers", k="3", kind="actions")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ok"] is True and body["ranker"] == "hybrid" and body["k"] == 3
+    results = body["results"]
+    assert len(results) == 3 and {results[0]["id"], results[1]["id"]} == {ALPHA, KAPPA}
+    assert results[0]["url"] == f"/kb/enforcement_actions/{results[0]['id']}"
+    assert "ransomware" in results[0]["matched_terms"]
+    assert [x["score"] for x in results] == sorted((x["score"] for x in results), reverse=True)
+
+
+@pytest.mark.parametrize("ranker", ["vector", "bm25"])
+def test_each_ranker_over_http(mini_url, ranker):
+    r = get(mini_url, "/-/similar.json", q="laptop stolen from a car", ranker=ranker, kind="breaches")
+    assert r.status_code == 200 and r.json()["ranker"] == ranker
+    assert r.json()["results"][0]["id"] == "2019-06-01-sigma-imaging-ca"
+    assert r.json()["results"][0]["url"] == "/kb/breaches/2019-06-01-sigma-imaging-ca"
+
+
+def test_like_json(mini_url):
+    body = get(mini_url, "/-/similar.json", like=ALPHA, k="2").json()
+    assert body["source"]["id"] == ALPHA and body["kind"] == "actions"
+    assert body["results"][0]["id"] == KAPPA
+    assert [p["id"] for p in body["results"][0]["shared_provisions"]] == ["164.308(a)(1)(ii)(A)",
+                                                                          "164.308(a)(1)(ii)(B)"]
+
+
+def test_search_page(mini_url):
+    r = get(mini_url, "/-/similar", q="ransomware")
+    assert r.status_code == 200
+    assert 'class="similar-card"' in r.text and f'href="/kb/enforcement_actions/{ALPHA}"' in r.text
+    assert "$1,500,000" in r.text and "Why it matched" in r.text and "164.308(a)(1)(ii)(A)" in r.text
+    like = get(mini_url, "/-/similar", like=ALPHA)
+    assert like.status_code == 200 and "Cases like" in like.text and "Kappa Orthopedics" in like.text
+    assert "shares 164.308(a)(1)(ii)(A)" in like.text
+
+
+def test_empty_search_page_is_the_form(mini_url):
+    r = get(mini_url, "/-/similar")
+    assert r.status_code == 200 and '<input type="search" name="q"' in r.text
+    assert 'class="similar-card"' not in r.text
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"q": ""}, "q is empty"),
+    ({"q": "   "}, "q is empty"),
+    ({"q": "x" * 2001}, "longer than 2000"),
+    ({"q": "x", "k": "0"}, "k must be"),
+    ({"q": "x", "k": "101"}, "k must be"),
+    ({"q": "x", "k": "ten"}, "k must be"),
+    ({"q": "x", "k": "1.5"}, "k must be"),
+    ({"q": "x", "k": "-3"}, "k must be"),
+    ({"q": "x", "kind": "cases"}, "kind must be"),
+    ({"q": "x", "ranker": "magic"}, "ranker must be"),
+    ({"like": "1999-01-01-nobody"}, "no enforcement action"),
+    ({"like": ""}, "like is empty"),
+    ({"q": "x", "like": ALPHA}, "not both"),
+    ({}, "give q"),
+])
+def test_bad_input_is_400_json(mini_url, params, message):
+    r = get(mini_url, "/-/similar.json", **params)
+    assert r.status_code == 400
+    assert r.json()["ok"] is False and message in r.json()["error"]
+
+
+def test_bad_input_on_the_html_page_is_400(mini_url):
+    r = get(mini_url, "/-/similar", q="x", k="0")
+    assert r.status_code == 400 and "k must be an integer" in r.text
+
+
+def test_fts_syntax_in_q_is_not_an_error(mini_url):
+    for q in ['"', 'AND(', 'NEAR(x y) *', "a:b -c"]:
+        r = get(mini_url, "/-/similar.json", q=q, ranker="bm25")
+        assert r.status_code == 200, (q, r.text)
+
+
+def test_script_in_the_data_renders_inert(mini_url):
+    r = get(mini_url, "/-/similar", q="phishing link mailbox", kind="breaches")
+    assert r.status_code == 200 and SCRIPT_BREACH in r.text
+    assert "<script>alert(" not in r.text
+    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt;" in r.text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Clinic" in r.text
+
+
+def test_script_in_the_query_renders_inert(mini_url):
+    r = get(mini_url, "/-/similar", q="<script>alert(1)</script> laptop")
+    assert r.status_code == 200 and "<script>alert(1)" not in r.text and "&lt;script&gt;alert(1)" in r.text
+
+
+def test_row_page_shows_similar_cases(mini_url):
+    r = get(mini_url, f"/kb/enforcement_actions/{ALPHA}")
+    assert r.status_code == 200
+    section = r.text[r.text.index("<h2>Similar cases</h2>"):]
+    assert f'href="/kb/enforcement_actions/{KAPPA}"' in section
+    assert "Kappa Orthopedics" in section and "$250,000" in section
+    assert f"/-/similar?like={ALPHA}" in section
+
+
+def test_searcher_is_loaded_once(tmp_path):
+    import importlib.util
+    import sqlite3
+
+    spec = importlib.util.spec_from_file_location("similar_plugin", REPO_ROOT / "datasette/plugins/similar.py")
+    plugin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin)
+    db = build_mini_kb(tmp_path / "kb.db")
+    embed.stage(SimpleNamespace(db=db, cache_dir=tmp_path / "cache", echo=lambda _: None, counts={}))
+    conn = sqlite3.connect(tmp_path / "kb.db")
+    assert plugin._searcher("kb", conn) is plugin._searcher("kb", conn)
+    conn.close()
+
+
+# ---- on the pipeline-built database, served by `kb serve` -------------------------------------------
+
+def test_real_site_search_and_row_page(datasette_url, built_db):
+    r = get(datasette_url, "/-/similar.json", q="stolen unencrypted laptop", kind="actions")
+    assert r.status_code == 200
+    results = r.json()["results"]
+    assert len(results) == 10 and sum("laptop" in (x["summary"] or "").lower() for x in results) >= 5
+    action_id, similar_id = built_db.execute(
+        "select action_id, similar_id from similar_actions where rank = 1 limit 1").fetchone()
+    page = get(datasette_url, f"/kb/enforcement_actions/{action_id}")
+    assert page.status_code == 200 and "Similar cases" in page.text and similar_id in page.text
+    assert get(datasette_url, "/-/similar.json", q="x", k="0").status_code == 400
