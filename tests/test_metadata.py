@@ -19,7 +19,7 @@ def test_every_table_and_column_is_described(built_db) -> None:
     missing = []
     for table in _user_tables(built_db):
         meta = tables_meta.get(table)
-        if not meta or not meta.get("description"):
+        if not meta or not (meta.get("description") or meta.get("description_html")):
             missing.append(f"{table}: no table description")
             continue
         described = meta.get("columns", {})

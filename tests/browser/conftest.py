@@ -15,9 +15,9 @@ LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_context(tmp_path_factory: pytest.TempPathFactory):
-    """One Chromium with a new, empty profile for the session."""
+    """One Chromium with a new, empty profile per module (its event loop must not outlive the module)."""
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed: run `make browser` (apt-get install chromium chromium-driver)")
     from playwright.sync_api import sync_playwright
