@@ -9,8 +9,6 @@ as JSON under bench/results/.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ def run(name: str, db: Path, snapshot_dir: Path, results_dir: Path) -> dict:
     if name == "embed":
         from bench import embed_bench
         return embed_bench.main(db, results_dir)
-    similar_bench = importlib.import_module("bench.similar_bench")
+    from bench import similar_bench
     return similar_bench.main(db, results_dir)
 
 
@@ -43,9 +41,6 @@ def main(argv: list[str] | None = None) -> None:
     if not args.db.is_file():
         parser.error(f"{args.db}: no database; run `make build` first")
     names = args.only or list(BENCHES)
-    if "similar" in names and importlib.util.find_spec("bench.similar_bench") is None:
-        print("similar: bench/similar_bench.py not present, skipped")
-        names.remove("similar")
     for name in names:
         started = time.perf_counter()
         print(f"\n=== {name} ===", flush=True)
