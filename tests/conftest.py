@@ -3,15 +3,14 @@ served by a real Datasette process."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlite_utils
+
+from servers import start_kb_serve
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = Path(os.environ.get("KB_SNAPSHOT_DIR", REPO_ROOT.parent / "shared" / "snapshot"))
@@ -43,35 +42,11 @@ def built_db(built: dict[str, Path]) -> sqlite_utils.Database:
     return sqlite_utils.Database(built["db"])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def datasette_url(built: dict[str, Path]):
     """A real Datasette server (started by `kb serve`) on the pipeline-built database."""
-    port = _free_port()
-    # The server's log goes to a file: an unread pipe fills up (one access-log line per request) and
-    # then blocks the server.
-    log = (built["root"] / "datasette.log").open("wb")
-    proc = subprocess.Popen([KB, "serve", "--db", str(built["db"]), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"datasette exited: {(built['root'] / 'datasette.log').read_text()}")
-        try:
-            if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("datasette did not start within 120 s")
+    db = built["db"]
+    proc, url = start_kb_serve(db)
     yield url
     proc.terminate()
     proc.wait(timeout=10)
-    log.close()

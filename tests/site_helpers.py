@@ -1,21 +1,16 @@
 """Fixtures for the site tests (tests/test_site_http.py, tests/browser/): a second Datasette server on a
-copy of the pipeline-built database with hostile rows added, and a helper that starts `kb serve`."""
+copy of the pipeline-built database with hostile rows added."""
 from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlite_utils
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-KB = str(Path(sys.executable).parent / "kb")
+from servers import start_kb_serve
+
 
 # Hand-written hostile fixture values (not from the sources): text a source could carry that must stay
 # inert on every page. Each sets a global when it runs, so a browser test can tell that it did not.
@@ -24,36 +19,6 @@ HOSTILE_BREACH_ID = "2099-01-01-hostile-test-entity-zz"
 SCRIPT = "<script>window.__pwned = 'script'</script>"
 IMG = "<img src=x onerror=\"window.__pwned='onerror'\">"
 JS_URL = "javascript:window.__pwned='href'"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_kb_serve(db: Path, timeout: float = 120) -> tuple[subprocess.Popen, str]:
-    """`kb serve` on db; its log goes to a file beside db (an unread pipe would fill and block it)."""
-    port = free_port()
-    log = db.with_suffix(".log")
-    with log.open("wb") as out:
-        proc = subprocess.Popen([KB, "serve", "--db", str(db), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-    return proc, wait_for_server(proc, f"http://127.0.0.1:{port}", log, timeout)
-
-
-def wait_for_server(proc: subprocess.Popen, url: str, log: Path, timeout: float = 120) -> str:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()}")
-        try:
-            if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
-                return url
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"server at {url} did not start within {timeout} s")
 
 
 def add_hostile_rows(db: sqlite_utils.Database) -> None:

@@ -111,7 +111,7 @@ def test_good_rows_still_load_and_the_counts_reconcile(good_build: dict) -> None
 
 def test_cp1252_record_and_nul_byte_are_read_not_rejected(good_build: dict) -> None:
     db, intact = good_build["db"], good_build["intact"]
-    [curly] = _query(db, "select * from breaches where entity_name like ?", (f"%\u201cEast\u201d%",))
+    [curly] = _query(db, "select * from breaches where entity_name like ?", ("%\u201cEast\u201d%",))
     assert curly["entity_name"] == intact["cp1252"][0]
     assert curly["state"] == intact["cp1252"][1]
     raw = (good_build["root"] / "raw" / "breach_portal" / f"{Path(JULY).stem}.jsonl").read_text()

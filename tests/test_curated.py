@@ -127,7 +127,7 @@ def test_bad_line_is_reported_with_line_and_field(tmp_path, case, change, field,
     assert {(e.line, e.field) for e in errors} == {(2, field)}
     assert reason in errors[0].reason
     assert str(errors[0]).startswith(f"{path}:2: field {field!r}:")
-    with pytest.raises(CuratedFormatError, match=rf":2: field"):
+    with pytest.raises(CuratedFormatError, match=r":2: field"):
         load_curated(path)
 
 

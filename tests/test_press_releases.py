@@ -5,7 +5,6 @@ golden files and against the curated facts (data/curated/ocr_actions.jsonl)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -7,10 +7,8 @@ area's plugin and templates (the site's other plugins expect the full database);
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,18 +16,13 @@ import httpx
 import pytest
 
 from etl import embed, similar
+from servers import free_port, wait_for_server
 from similar_corpus import build_mini_kb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ALPHA = "2020-01-15-alpha-regional-hospital"
 KAPPA = "2021-10-10-kappa-orthopedics"
 SCRIPT_BREACH = "2021-01-01-script-test-fl"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +43,15 @@ def mini_url(tmp_path_factory):
     # so the mini site shows Datasette's row page plus this area's block, as any action template includes it.
     (templates / "row-kb-enforcement_actions.html").write_text(
         '{% extends "row.html" %}{% block content %}{{ super() }}{% include "_similar_cases.html" %}{% endblock %}')
-    port = _free_port()
+    port = free_port()
     datasette = str(Path(sys.executable).parent / "datasette")
-    proc = subprocess.Popen([datasette, "serve", "-i", str(root / "kb.db"), "--port", str(port),
-                             "--plugins-dir", str(plugins), "--template-dir", str(templates)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                            env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stdout.read().decode())
-        try:
-            if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("datasette did not start")
+    log = root / "datasette.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([datasette, "serve", "-i", str(root / "kb.db"), "--port", str(port),
+                                 "--plugins-dir", str(plugins), "--template-dir", str(templates)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                                env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+    url = wait_for_server(proc, f"http://127.0.0.1:{port}", log, timeout=60)
     yield url
     proc.terminate()
     proc.wait(timeout=10)

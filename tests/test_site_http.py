@@ -19,8 +19,8 @@ import pytest
 
 from conftest import REPO_ROOT
 from etl.site import SETTINGS, merged_metadata, publish_bundle, serve_command
-from site_helpers import (HOSTILE_ACTION_ID, HOSTILE_BREACH_ID, IMG, JS_URL, SCRIPT, free_port,
-                          hostile_site, wait_for_server)
+from servers import free_port, wait_for_server
+from site_helpers import HOSTILE_ACTION_ID, HOSTILE_BREACH_ID, IMG, JS_URL, SCRIPT, hostile_site
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PLUGIN = "kb-site"
