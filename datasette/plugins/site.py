@@ -65,6 +65,10 @@ def provision_path(provision_id: str) -> str:
     return "/-/provision/" + quote(provision_id, safe=".()")
 
 
+def entity_path(entity_id: str) -> str:
+    return f"/{DATABASE}/entities/" + quote(entity_id, safe="")
+
+
 def action_path(action_id: str) -> str:
     return f"/{DATABASE}/enforcement_actions/" + quote(action_id, safe="")
 
@@ -503,13 +507,16 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 @hookimpl
 def render_cell(value, column, table, database):
-    """Dollar amounts (columns named `amount_usd` / `*_usd`) as $1,234,567; provision ids as links."""
+    """Dollar amounts (columns named `amount_usd` / `*_usd`) as $1,234,567; provision ids and entity ids as
+    links (entity_id is filled after its tables are loaded, so it carries no declared foreign key)."""
     if database != DATABASE or value is None or isinstance(value, bytes):
         return None
     if (column == "amount_usd" or column.endswith("_usd")) and isinstance(value, (int, float)):
         return Markup('<span class="usd">{}</span>').format(usd(value))
     if column in ("provision_id",) or (table == "provisions" and column == "id"):
         return Markup('<a href="{}">{}</a>').format(provision_path(str(value)), value)
+    if column == "entity_id" and table != "entities":
+        return Markup('<a href="{}">{}</a>').format(entity_path(str(value)), value)
     return None
 
 
