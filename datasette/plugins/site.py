@@ -10,6 +10,7 @@ import json
 import math
 import re
 import statistics
+import weakref
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
@@ -173,7 +174,23 @@ def _years(rows: list[dict], key: str = "year") -> list[str]:
     return [str(y) for y in range(years[0], years[-1] + 1)] if years else []
 
 
+# `kb serve` serves the database immutable, so what is derived from the whole file is the same for every
+# request: compute it once per server instead of re-running a dozen queries on each page view.
+_derived: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _once(datasette, name: str, compute):
+    per_server = _derived.setdefault(datasette, {})
+    if name not in per_server:
+        per_server[name] = await compute(datasette)
+    return per_server[name]
+
+
 async def home_figures(datasette) -> dict:
+    return await _once(datasette, "home_figures", _home_figures)
+
+
+async def _home_figures(datasette) -> dict:
     actions = await _one(datasette, """
         select count(*) as n, sum(amount_usd) as dollars, count(amount_usd) as with_amount,
                min(announced) as first, max(announced) as last,
@@ -232,6 +249,10 @@ async def home_figures(datasette) -> dict:
 async def provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str]]]:
     """Every provision by id, and for each the set of actions citing it or any provision below it
     (a paragraph's citation counts for its section, subpart and part)."""
+    return await _once(datasette, "provision_tree", _provision_tree)
+
+
+async def _provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str]]]:
     # rowid order is the reference file's document order: part, subpart, section, paragraph
     provisions = {r["id"]: r for r in await _rows(datasette, "select * from provisions order by rowid")}
     cites = await _rows(datasette, """select distinct action_id, provision_id from action_provisions
