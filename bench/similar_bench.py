@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +30,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.common import served
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -157,57 +158,31 @@ def sqlite_vec_latency(searcher, queries: list[dict]) -> dict:
             "knn_k100": percentiles(samples)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def http_latency(db_path: Path, queries: list[dict]) -> dict:
     import httpx
 
-    kb = str(Path(sys.executable).parent / "kb")
-    port = _free_port()
-    proc = subprocess.Popen([kb, "serve", "--db", str(db_path), "--port", str(port)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"kb serve exited: {proc.stdout.read().decode()[-2000:]}")
-            try:
-                if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if time.time() > deadline:
-                    raise RuntimeError("kb serve did not start within 120 s")
-                time.sleep(0.3)
-        with httpx.Client(base_url=url, timeout=120) as client:
-            t = time.perf_counter()
-            first = client.get("/-/similar.json", params={"q": "warm up", "k": K})
-            first_ms = (time.perf_counter() - t) * 1000
-            first.raise_for_status()
-            out = {"first_request_ms_model_load": round(first_ms, 1)}
-            for ranker in RANKERS:
-                samples = []
-                for _ in range(ROUNDS):
-                    for q in queries:
-                        t = time.perf_counter()
-                        r = client.get("/-/similar.json", params={"q": q["query"], "k": K, "ranker": ranker})
-                        samples.append((time.perf_counter() - t) * 1000)
-                        r.raise_for_status()
-                out[ranker] = percentiles(samples)
+    with served(db_path) as url, httpx.Client(base_url=url, timeout=120) as client:
+        t = time.perf_counter()
+        first = client.get("/-/similar.json", params={"q": "warm up", "k": K})
+        first_ms = (time.perf_counter() - t) * 1000
+        first.raise_for_status()
+        out = {"first_request_ms_model_load": round(first_ms, 1)}
+        for ranker in RANKERS:
             samples = []
-            for q in queries[:10]:
-                t = time.perf_counter()
-                client.get("/-/similar", params={"q": q["query"]}).raise_for_status()
-                samples.append((time.perf_counter() - t) * 1000)
-            out["html_page_hybrid"] = percentiles(samples)
-            return out
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+            for _ in range(ROUNDS):
+                for q in queries:
+                    t = time.perf_counter()
+                    r = client.get("/-/similar.json", params={"q": q["query"], "k": K, "ranker": ranker})
+                    samples.append((time.perf_counter() - t) * 1000)
+                    r.raise_for_status()
+            out[ranker] = percentiles(samples)
+        samples = []
+        for q in queries[:10]:
+            t = time.perf_counter()
+            client.get("/-/similar", params={"q": q["query"]}).raise_for_status()
+            samples.append((time.perf_counter() - t) * 1000)
+        out["html_page_hybrid"] = percentiles(samples)
+        return out
 
 
 def cli_latency(db_path: Path, query: str, runs: int = 3) -> dict:
