@@ -10,32 +10,15 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import sqlite_utils
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from etl import changes, embed, entities, links, load_actions, load_breaches, provisions, sectors, similar, topics
+from etl.context import REPO_ROOT, BuildContext, BuildError, Echo
 
-Echo = Callable[[str], None]
-
-
-class BuildError(Exception):
-    """A build stage failed; the message names the input at fault."""
-
-
-@dataclass
-class BuildContext:
-    db: sqlite_utils.Database
-    snapshot_dir: Path
-    raw_dir: Path
-    cache_dir: Path
-    curated_dir: Path
-    previous_db: Path | None
-    echo: Echo = print
-    counts: dict[str, int] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+__all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]
 
 
 # (spider name, snapshot sub-folder it replays, whether a snapshot must hold it)
@@ -111,11 +94,8 @@ def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
         stamp_path.write_text(json.dumps(replay_stamp(export, raw_dir / spider), indent=1, sort_keys=True))
 
 
-def load_stages() -> list[Callable[[BuildContext], None]]:
-    """The stages after the crawl, in order. Each reads the raw files or tables the previous ones wrote."""
-    from etl import changes, embed, entities, links, load_actions, load_breaches, provisions, sectors, similar, topics
-
-    return [
+# The stages after the crawl, in order. Each reads the raw files or tables the previous ones wrote.
+STAGES: list[Callable[[BuildContext], None]] = [
         provisions.stage,
         load_breaches.stage,
         load_actions.stage,
@@ -127,7 +107,7 @@ def load_stages() -> list[Callable[[BuildContext], None]]:
         # similar-case search: last, after every loader (it reads actions, provisions and breaches)
         embed.stage,
         similar.neighbours_stage,
-    ]
+]
 
 
 def stage_name(stage: Callable[[BuildContext], None]) -> str:
@@ -153,7 +133,7 @@ def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path,
                            curated_dir=curated_dir,
                            previous_db=db_path if db_path.exists() else None, echo=echo)
         ctx.timings["crawl"] = crawl_seconds
-        for stage in load_stages():
+        for stage in STAGES:
             stage_started = time.perf_counter()
             stage(ctx)
             ctx.timings[stage_name(stage)] = time.perf_counter() - stage_started

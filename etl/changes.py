@@ -17,7 +17,7 @@ from itertools import pairwise
 
 import sqlite_utils
 
-from etl.build import BuildContext, Echo
+from etl.context import BuildContext, Echo
 
 COMPARED_FIELDS = ("entity_name", "state", "covered_entity_type", "individuals_affected", "breach_type",
                    "location", "business_associate_present", "description")

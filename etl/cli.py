@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from etl.build import REPO_ROOT, BuildError, build as build_kb
+from etl.build import build as build_kb
+from etl.context import REPO_ROOT, BuildError
 
 
 @click.group()

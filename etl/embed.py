@@ -63,6 +63,8 @@ import click
 import numpy as np
 import sqlite_utils
 
+from etl.context import BuildContext
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 DIMENSIONS = 384
 WINDOW = 254  # word pieces per chunk: the model's 256 minus [CLS] and [SEP]
@@ -247,7 +249,7 @@ def _require(db: sqlite_utils.Database, tables: Sequence[str]) -> None:
     missing = [t for t in tables if not db[t].exists()]
     if missing:
         raise RuntimeError(f"embed: table(s) {', '.join(missing)} not found; the embed stage must run after "
-                           "the loaders (etl/build.py load_stages)")
+                           "the loaders (etl/build.py STAGES)")
 
 
 def action_item(action_id: str, summary: str | None, incident: Sequence[str],
@@ -394,7 +396,7 @@ def embed_database(db: sqlite_utils.Database, cache_path: Path, encoder: Encoder
     return report
 
 
-def stage(ctx) -> None:
+def stage(ctx: BuildContext) -> None:
     """Build stage: embeddings for every action and described breach (runs after all loaders)."""
     report = embed_database(ctx.db, Path(ctx.cache_dir) / CACHE_FILE, echo=ctx.echo)
     ctx.counts.update({"embeddings_chunks": report.chunks, "embeddings_embedded": report.embedded,

@@ -29,6 +29,7 @@ from typing import Iterable
 
 import sqlite_utils
 
+from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.names import name_key, slugify, split_aliases
 
@@ -37,7 +38,7 @@ OVERRIDE_COLUMNS = ["rule", "match", "state", "target", "reason"]
 RULES = ("merge", "split", "related")
 
 
-class OverrideError(ValueError):
+class OverrideError(BuildError):
     """A row of an overrides file is malformed or matches nothing; the message names file, line, field."""
 
 
@@ -303,9 +304,8 @@ def _fill_entity_ids(db: sqlite_utils.Database, res: Resolution) -> None:
             db[table].create_index(["entity_id"])
 
 
-def stage(ctx) -> None:
+def stage(ctx: BuildContext) -> None:
     """Build stage: resolve entities from breaches and enforcement_actions (after their loaders)."""
-    from etl.build import BuildError
     path = ctx.curated_dir / OVERRIDES_FILE
     try:
         overrides = read_overrides(path) if path.exists() else []

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.amounts import find_amounts
 
@@ -60,7 +61,7 @@ OUTCOME_WORDS = {
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
-class LinkOverrideError(ValueError):
+class LinkOverrideError(BuildError):
     """A row of link_overrides.csv is malformed or names an unknown record; names file, line, field."""
 
 
@@ -296,10 +297,8 @@ def _create_and_insert(db: sqlite_utils.Database, links: list[Link], dates: dict
     db["breach_action_links"].create_index(["action_id"])
 
 
-def stage(ctx) -> None:
+def stage(ctx: BuildContext) -> None:
     """Build stage: link breach reports to enforcement actions (after etl.entities.stage)."""
-    from etl.build import BuildError
-
     path = ctx.curated_dir / OVERRIDES_FILE
     try:
         overrides = read_overrides(path) if path.exists() else []

@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 
-from etl.build import BuildContext, BuildError
+from etl.context import BuildContext, BuildError
 from etl.citations import canonical_citations, canonicalize
 from etl.curated import CURATED_FILE, read_curated
 from etl.normalize.names import name_key, name_keys, slugify

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from etl.build import BuildContext, BuildError, Echo
+from etl.context import BuildContext, BuildError, Echo
 from etl.normalize.breaches import (BREACH_TYPES, LOCATIONS, LIST_PREFIX, RowRejected, breach_id_base,
                                     normalize_row)
 from etl.normalize.dates import period_end

@@ -16,13 +16,10 @@ import re
 from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from etl.citations import canonicalize
-
-if TYPE_CHECKING:
-    from etl.build import BuildContext
+from etl.context import BuildContext, BuildError
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 PROVISIONS_CSV = REFERENCE_DIR / "provisions.csv"
@@ -44,7 +41,7 @@ _REQUIRED = {"provisions": ("id", "title", "part", "heading", "rule", "kind", "l
                                "calendar_year_cap", "authority", "source_url")}
 
 
-class ReferenceError(ValueError):
+class ReferenceCSVError(BuildError):
     """A reference CSV row is invalid; the message names file, line and field."""
 
 
@@ -55,26 +52,26 @@ def _convert(path: Path, line: int, field: str, raw: str, kind: type) -> object:
         try:
             return int(raw)
         except ValueError:
-            raise ReferenceError(f"{path}: line {line}: field {field!r}: not an integer: {raw!r}") from None
+            raise ReferenceCSVError(f"{path}: line {line}: field {field!r}: not an integer: {raw!r}") from None
     return raw
 
 
 def read_reference(path: Path, columns: dict[str, type], table: str) -> list[dict]:
-    """Rows of a reference CSV with typed values (None for empty). Raises ReferenceError naming the
+    """Rows of a reference CSV with typed values (None for empty). Raises ReferenceCSVError naming the
     file, line and field of the first bad value."""
     rows = []
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames != list(columns):
-            raise ReferenceError(f"{path}: line 1: header {reader.fieldnames} != expected {list(columns)}")
+            raise ReferenceCSVError(f"{path}: line 1: header {reader.fieldnames} != expected {list(columns)}")
         for row in reader:
             line = reader.line_num
             if None in row or any(v is None for v in row.values()):
-                raise ReferenceError(f"{path}: line {line}: wrong number of fields")
+                raise ReferenceCSVError(f"{path}: line {line}: wrong number of fields")
             typed = {f: _convert(path, line, f, row[f], kind) for f, kind in columns.items()}
             for f in _REQUIRED[table]:
                 if typed[f] is None:
-                    raise ReferenceError(f"{path}: line {line}: field {f!r}: empty")
+                    raise ReferenceCSVError(f"{path}: line {line}: field {f!r}: empty")
             typed["_line"] = line
             rows.append(typed)
     return rows
@@ -93,7 +90,7 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
         try:
             canonical = canonicalize(r["id"])
         except ValueError as e:
-            raise ReferenceError(f"{where}: field 'id': {e}") from None
+            raise ReferenceCSVError(f"{where}: field 'id': {e}") from None
         checks = [
             ("id", canonical == r["id"], f"not canonical (canonical form {canonical!r})"),
             ("id", r["id"] not in seen, "duplicate id"),
@@ -108,7 +105,7 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
         ]
         for field, ok, reason in checks:
             if not ok:
-                raise ReferenceError(f"{where}: field {field!r}: {r[field]!r}: {reason}")
+                raise ReferenceCSVError(f"{where}: field {field!r}: {r[field]!r}: {reason}")
         seen.add(r["id"])
 
 
@@ -131,7 +128,7 @@ def validate_penalty_tiers(rows: list[dict], provision_ids: Collection[str],
         ]
         for field, ok, reason in checks:
             if not ok:
-                raise ReferenceError(f"{where}: field {field!r}: {r[field]!r}: {reason}")
+                raise ReferenceCSVError(f"{where}: field {field!r}: {r[field]!r}: {reason}")
         seen.add(r["id"])
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from etl.build import BuildContext, BuildError
+from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.names import name_key
 

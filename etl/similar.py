@@ -26,6 +26,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from etl.context import BuildContext
+
 KINDS = {"actions": ("action",), "breaches": ("breach",), "all": ("action", "breach")}
 RANKERS = ("hybrid", "vector", "bm25")
 RRF_K = 60
@@ -341,7 +343,7 @@ def neighbour_rows(conn: sqlite3.Connection, index: SimilarIndex, n: int = NEIGH
     return rows
 
 
-def neighbours_stage(ctx) -> None:
+def neighbours_stage(ctx: BuildContext) -> None:
     """Build stage: `similar_actions`, each action's nearest actions, so pages need no model."""
     db = ctx.db
     index = SimilarIndex.load(db.conn)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from etl.build import REPO_ROOT
+from etl.context import REPO_ROOT
 
 DATASETTE_DIR = REPO_ROOT / "datasette"
 

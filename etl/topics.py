@@ -42,7 +42,7 @@ from typing import Any, Iterable
 
 import sqlite_utils
 
-from etl.build import BuildContext, BuildError
+from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 
 OVERRIDES_FILE = "topic_overrides.csv"

@@ -9,7 +9,7 @@ import pytest
 import sqlite_utils
 
 from breach_raw import dump, fields, write_export
-from etl.build import BuildError
+from etl.context import BuildError
 from etl.changes import build_changes, write_changes
 from etl.load_breaches import create_tables, load
 from etl.site import merged_metadata

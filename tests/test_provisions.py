@@ -8,10 +8,10 @@ import httpx
 import pytest
 import sqlite_utils
 
-from etl.build import BuildContext
+from etl.context import BuildContext
 from etl.citations import BARE_SECTIONS, canonicalize
 from etl.provisions import (
-    KINDS, PENALTY_COLUMNS, PENALTY_TIERS_CSV, PROVISION_COLUMNS, PROVISIONS_CSV, RULES, ReferenceError, load,
+    KINDS, PENALTY_COLUMNS, PENALTY_TIERS_CSV, PROVISION_COLUMNS, PROVISIONS_CSV, RULES, ReferenceCSVError, load,
     read_reference, resolve, stage, validate_provisions,
 )
 from etl.site import merged_metadata
@@ -30,7 +30,7 @@ def tiers() -> list[dict]:
 # --- the CSV -------------------------------------------------------------------------------------
 
 def test_provisions_csv_is_valid(provisions: list[dict]) -> None:
-    validate_provisions(provisions)  # raises ReferenceError naming line and field
+    validate_provisions(provisions)  # raises ReferenceCSVError naming line and field
     ids = {r["id"] for r in provisions}
     for r in provisions:
         assert canonicalize(r["id"]) == r["id"]
@@ -114,14 +114,14 @@ def test_bad_provision_row_is_named(fresh_db: sqlite_utils.Database, tmp_path: P
     # Each case copies the real CSV and breaks one field of one row (hand-made fixture).
     bad = _copy_with(tmp_path, PROVISIONS_CSV, old, new)
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if new in text)
-    with pytest.raises(ReferenceError, match=rf"{re.escape(str(bad))}: line {line}: field '{field}'"):
+    with pytest.raises(ReferenceCSVError, match=rf"{re.escape(str(bad))}: line {line}: field '{field}'"):
         load(fresh_db, provisions_csv=bad)
 
 
 def test_bad_penalty_row_is_named(fresh_db: sqlite_utils.Database, tmp_path: Path) -> None:
     # Hand-made fixture: the real CSV with one tier pointing at a provision that does not exist.
     bad = _copy_with(tmp_path, PENALTY_TIERS_CSV, ",160.404(b)(2)(iv),", ",160.404(b)(9),")
-    with pytest.raises(ReferenceError, match=r"penalty_tiers.csv: line \d+: field 'provision'"):
+    with pytest.raises(ReferenceCSVError, match=r"penalty_tiers.csv: line \d+: field 'provision'"):
         load(fresh_db, penalty_csv=bad)
 
 

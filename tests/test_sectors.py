@@ -10,7 +10,7 @@ import yaml
 
 from conftest import REPO_ROOT
 from etl import load_actions, sectors
-from etl.build import BuildError
+from etl.context import BuildError
 from etl.curated import CURATED_FILE, load_curated
 from etl.sectors import SECTORS, classify_sector
 

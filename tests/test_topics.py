@@ -6,7 +6,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from etl import load_actions, topics
-from etl.build import BuildError
+from etl.context import BuildError
 from etl.curated import CURATED_FILE
 from etl.topics import TOPIC_IDS, ActionFacts, classify, covers
 
