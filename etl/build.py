@@ -15,7 +15,8 @@ from typing import Callable
 
 import sqlite_utils
 
-from etl import changes, embed, entities, links, load_actions, load_breaches, provisions, sectors, similar, topics
+from etl import (changes, coverage, embed, entities, investigations, links, load_actions, load_breaches,
+                 provisions, sectors, similar, topics)
 from etl.context import REPO_ROOT, BuildContext, BuildError, Echo
 
 __all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]
@@ -104,6 +105,8 @@ STAGES: list[Callable[[BuildContext], None]] = [
         topics.stage,
         sectors.stage,
         changes.stage,
+        investigations.stage,
+        coverage.stage,
         # similar-case search: last, after every loader (it reads actions, provisions and breaches)
         embed.stage,
         similar.neighbours_stage,

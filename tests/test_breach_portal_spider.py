@@ -21,7 +21,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
 from conftest import REPO_ROOT, SNAPSHOT_DIR
-from crawlers.exports import export_info_from_name
+from crawlers.exports import count_records, export_info_from_name
 from crawlers.live import decide_for_folder, guard_decision, last_good_export, live_crawl_commands
 from crawlers.pipelines import RawJsonlPipeline
 from crawlers.spiders.breach_portal import BreachPortalSpider
@@ -57,8 +57,15 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
 
 
 def test_replay_writes_one_raw_file_per_export_with_every_record(replayed: dict[str, list[dict]]) -> None:
-    assert {name: len(items) for name, items in replayed.items()} == {
-        "breach_report_archive_2024-08.jsonl": 5371,
+    # one raw file per export in the snapshot, each with as many items as its CSV has records
+    assert set(replayed) == {f"{p.stem}.jsonl" for p in EXPORTS.glob("*.csv")}
+    for export in EXPORTS.glob("*.csv"):
+        assert len(replayed[f"{export.stem}.jsonl"]) == count_records(export.read_bytes()), export.name
+    # facts about the recorded files named here
+    assert {name: len(replayed[name]) for name in (
+        "breach_report_archive_2024-08.jsonl", "breach_report_under_investigation_2024-11.jsonl",
+        "breach_report_under_investigation_2026-04.jsonl", "breach_report_under_investigation_2026-07-15.jsonl")} == {
+        "breach_report_archive_2024-08.jsonl": 5371, "breach_report_under_investigation_2024-11.jsonl": 857,
         "breach_report_under_investigation_2026-04.jsonl": 702,
         "breach_report_under_investigation_2026-07-15.jsonl": 733,
     }

@@ -113,4 +113,11 @@ def test_real_april_to_july_changes(built_db):
     added = {r[0] for r in changes_of(built_db, kind="added", **pair)}
     assert left == ids(april) - ids(july) and added == ids(july) - ids(april)
     assert len(ids(april) & ids(july)) + len(left) == 702 and len(ids(april) & ids(july)) + len(added) == 733
-    assert changes_of(built_db, kind="moved") == []   # no 2026 report is in the (older) archive export
+    assert changes_of(built_db, kind="moved", **pair) == []   # no 2026 report is in the (older) archive export
+
+
+def test_real_change_healthcare_count_history(built_db):
+    # Facts about the recorded under-investigation exports of 2024-11, 2025-06 and 2025-11.
+    revised = changes_of(built_db, breach_id="2024-07-19-change-healthcare-mn", kind="revised",
+                         field="individuals_affected")
+    assert [(r[3], r[4]) for r in revised] == [("100000000", "190000000"), ("190000000", "192700000")]

@@ -42,6 +42,14 @@ def period_end(iso_prefix: str) -> date:
     return date(int(year), 12, 31)
 
 
+def period_start(iso_prefix: str) -> date:
+    """First day of the period an ISO date or prefix names: "2024-08" -> 2024-08-01, "2024" -> 2024-01-01."""
+    m = _ISO_PREFIX.fullmatch(iso_prefix.strip())
+    if not m:
+        raise ValueError(f"not an ISO date or prefix: {iso_prefix!r}")
+    return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+
+
 def parse_submission_date(raw: str, not_after: date, not_before: date = BREACH_RULE_START) -> date:
     """A breach submission date that could be real: parseable, not before the breach rule, and not
     after `not_after` (the export's date: a report cannot be submitted after the file listing it)."""
