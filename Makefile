@@ -10,7 +10,7 @@ DB ?= data/kb.db
 PORT ?= 8001
 STAMP := $(VENV)/.installed
 
-.PHONY: help install build serve test crawl bench publish browser clean
+.PHONY: help install build serve test check crawl bench publish browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -40,8 +40,11 @@ browser: ## install headless Chromium for the browser tests (apt-get, only when 
 		apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; \
 	fi
 
-test: install browser ## run the test suite (no network)
+test: install browser ## run the whole test suite (no network): what CI runs
 	$(BIN)/pytest -q
+
+check: install ## the fast tier: every test that needs no full build, server or browser
+	$(BIN)/pytest -q -m "not build and not server and not browser"
 
 crawl: install ## live crawl (needs internet): record fresh exports into data/snapshot/, then build from them
 	$(BIN)/kb crawl --out data/snapshot

@@ -17,6 +17,27 @@ SNAPSHOT_DIR = Path(os.environ.get("KB_SNAPSHOT_DIR", REPO_ROOT.parent / "shared
 KB = str(Path(sys.executable).parent / "kb")
 
 
+# Test tiers (README "Tests"): a test is `build` when it needs a `kb build` of real exports, `server` when it
+# talks to a real `kb serve` / Datasette process, `browser` when it drives Chromium. `make check` runs the
+# rest (pure functions, small SQLite databases, spiders on recorded responses); `make test` runs everything.
+# Tiers follow from the fixtures a test uses, so no list of tests is kept by hand.
+TIER_FIXTURES = {
+    "build": {"built", "built_db", "good_build", "baseline", "small_build", "merged", "replayed"},
+    "server": {"datasette_url", "hostile_site", "mini_url"},
+    "browser": {"page", "browser_context"},
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for tier, names in TIER_FIXTURES.items():
+            if fixtures & names:
+                item.add_marker(getattr(pytest.mark, tier))
+        if "server" in item.keywords and "build" not in item.keywords and fixtures & {"datasette_url", "hostile_site"}:
+            item.add_marker(pytest.mark.build)
+
+
 @pytest.fixture
 def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(tmp_path / "test.db")
