@@ -27,6 +27,11 @@ INITIATIVES = ("right_of_access", "risk_analysis")
 CONFIDENCE = ("high", "medium", "low")
 BASES = ("stated", "mapped", "initiative", "first_pass")
 VIOLATION_FIELDS = ("cfr", "label", "basis")
+# What a corrective action plan requires (`cap_obligations`), the fixed labels of the shared file's README.
+CAP_OBLIGATIONS = ("risk analysis", "risk management plan", "policies and procedures", "training",
+                   "breach notification", "access log review", "encryption", "device and media inventory",
+                   "business associate agreements", "right of access procedures",
+                   "monitor / independent assessor", "annual reports", "other")
 _URL = re.compile(r"https?://[^\s/]+\.[^\s/]+(/\S*)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -108,7 +113,12 @@ def _state(value: Any) -> str | None:
     return None
 
 
-def _string_list(value: Any, urls: bool = False, non_empty: bool = False) -> str | None:
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true, false or null, got {value!r}"
+
+
+def _string_list(value: Any, urls: bool = False, non_empty: bool = False,
+                 choices: tuple[str, ...] | None = None) -> str | None:
     if not isinstance(value, list):
         return f"expected a list, got {type(value).__name__}"
     if non_empty and not value:
@@ -118,6 +128,8 @@ def _string_list(value: Any, urls: bool = False, non_empty: bool = False) -> str
             return f"item {i}: {reason}"
         if urls and not _URL.fullmatch(item):
             return f"item {i}: not an http(s) address: {item!r}"
+        if choices is not None and item not in choices:
+            return f"item {i}: {item!r} is not one of {', '.join(choices)}"
     if len(set(value)) != len(value):
         return "repeated entry"
     return None
@@ -133,6 +145,8 @@ FIELD_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "individuals_affected": _optional(_count(0)),
     "breach_reported": _optional(_iso_date),
     "cap_years": _optional(_count(1, 10)),
+    "cap": _optional(_boolean),
+    "cap_obligations": lambda v: _string_list(v, choices=CAP_OBLIGATIONS),
     "initiative": _optional(_enum(INITIATIVES)),
     "incident": lambda v: _string_list(v, non_empty=True),
     "violations": lambda v: None,  # checked item by item in _violation_errors
@@ -190,6 +204,26 @@ def record_errors(record: Any) -> list[tuple[str, str]]:
     if isinstance(announced, str) and isinstance(reported, str) and not _iso_date(announced) \
             and not _iso_date(reported) and reported > announced:
         errors.append(("breach_reported", f"{reported} is after the announcement {announced}"))
+    errors += _cap_errors(record, {fld for fld, _ in errors})
+    return errors
+
+
+def _cap_errors(record: dict, bad: set[str]) -> list[tuple[str, str]]:
+    """Agreement between `cap`, `cap_years`, `cap_obligations` and `action_type` (each field checked
+    only when its own value is valid). A plan length or obligations mean there is a plan (cap true);
+    a civil money penalty is imposed, not settled, and carries no plan."""
+    if not all(key in record and key not in bad for key in ("cap", "cap_years", "cap_obligations")):
+        return []
+    cap, errors = record["cap"], []
+    if record["cap_years"] is not None and cap is not True:
+        errors.append(("cap_years", f"{record['cap_years']} years given but cap is {json.dumps(cap)}: "
+                                    "a plan length requires cap true"))
+    if record["cap_obligations"] and cap is not True:
+        errors.append(("cap_obligations", f"obligations listed but cap is {json.dumps(cap)}: "
+                                          "obligations require cap true"))
+    if record.get("action_type") == "civil_money_penalty" and "action_type" not in bad and cap is True:
+        errors.append(("cap", "true for a civil_money_penalty: a penalty is not a settlement and carries "
+                              "no corrective action plan (use null)"))
     return errors
 
 

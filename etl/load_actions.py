@@ -61,9 +61,9 @@ _ABBREVIATIONS = re.compile(r"(?:\b(?:U\.S|Inc|Corp|Co|Ltd|No|Dr|Mr|Mrs|Ms|St|Jr
 ACTION_COLUMNS = {
     "id": str, "entity": str, "entity_key": str, "announced": str, "year": int, "action_type": str,
     "amount_usd": int, "entity_type": str, "state": str, "individuals_affected": int,
-    "breach_reported": str, "cap_years": int, "initiative": str, "incident": str, "incident_text": str,
-    "summary": str, "notes": str, "hhs_urls": str, "evidence": str, "confidence": str, "sector": str,
-    "entity_id": str, "origin": str, "curated_line": int,
+    "breach_reported": str, "cap_years": int, "cap": int, "cap_obligations": str, "initiative": str,
+    "incident": str, "incident_text": str, "summary": str, "notes": str, "hhs_urls": str, "evidence": str,
+    "confidence": str, "sector": str, "entity_id": str, "origin": str, "curated_line": int,
 }
 PROVISION_COLUMNS = {"id": str, "action_id": str, "provision": str, "provision_id": str, "flag": str,
                      "label": str, "basis": str, "source": str, "sentence": str, "url": str}
@@ -92,7 +92,8 @@ def _unique(slug: str, taken: set[str]) -> str:
 
 
 def curated_action(record: dict[str, Any], action_id: str, line: int) -> dict[str, Any]:
-    """The enforcement_actions row of one valid curated record (lists as JSON text)."""
+    """The enforcement_actions row of one valid curated record (lists as JSON text; `cap` true / false /
+    null as 1 / 0 / NULL, NULL meaning unknown)."""
     announced = record["announced"]
     return {
         "id": action_id, "entity": record["entity"], "entity_key": name_key(record["entity"]),
@@ -100,7 +101,8 @@ def curated_action(record: dict[str, Any], action_id: str, line: int) -> dict[st
         "action_type": record["action_type"], "amount_usd": record["amount_usd"],
         "entity_type": record["entity_type"], "state": record["state"],
         "individuals_affected": record["individuals_affected"], "breach_reported": record["breach_reported"],
-        "cap_years": record["cap_years"], "initiative": record["initiative"],
+        "cap_years": record["cap_years"], "cap": None if record["cap"] is None else int(record["cap"]),
+        "cap_obligations": json.dumps(record["cap_obligations"]), "initiative": record["initiative"],
         "incident": json.dumps(record["incident"]), "incident_text": "; ".join(record["incident"]),
         "summary": record["summary"], "notes": record["notes"] or None,
         "hhs_urls": json.dumps(record["hhs_urls"]), "evidence": json.dumps(record["evidence"]),
@@ -349,6 +351,7 @@ def _crawled_action(extracted: dict[str, Any], action_id: str, url: str) -> dict
         "announced": announced, "year": int(announced[:4]) if announced else None,
         "action_type": extracted.get("action_type") or "other", "amount_usd": extracted.get("amount_usd"),
         "individuals_affected": extracted.get("individuals_affected"), "incident": "[]", "incident_text": None,
+        "cap_obligations": "[]",
         "summary": extracted.get("summary") or extracted.get("title"),
         "notes": f"Extracted automatically from {url}; no curated record matched (not reviewed).",
         "hhs_urls": json.dumps([url]), "evidence": json.dumps([url]), "origin": "crawled",

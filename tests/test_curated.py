@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.curated import CURATED_FILE, CuratedFormatError, load_curated, read_curated
+from etl.curated import CAP_OBLIGATIONS, CURATED_FILE, CuratedFormatError, load_curated, read_curated
 from conftest import KB, REPO_ROOT
 
 CURATED = REPO_ROOT / "data" / "curated" / CURATED_FILE
@@ -20,7 +20,8 @@ def _valid_record() -> dict:
     return {
         "entity": "Example Clinic, P.C.", "announced": "2024-05-01", "action_type": "resolution_agreement",
         "amount_usd": 50000, "entity_type": "healthcare_provider", "state": "OH",
-        "individuals_affected": 1200, "breach_reported": "2022-03-04", "cap_years": 2, "initiative": None,
+        "individuals_affected": 1200, "breach_reported": "2022-03-04", "cap_years": 2, "cap": True,
+        "cap_obligations": ["risk analysis", "training"], "initiative": None,
         "incident": ["stolen unencrypted laptop"],
         "violations": [{"cfr": "164.308(a)(1)(ii)(A)", "label": "risk analysis", "basis": "mapped"}],
         "summary": "An example.", "hhs_urls": ["https://www.hhs.gov/example/index.html"],
@@ -39,6 +40,9 @@ def test_project_file_is_valid_and_complete():
     assert len(records) == 184 == sum(1 for _ in CURATED.open())
     assert [r.line for r in records] == list(range(1, 185))
     assert sum(r.record["action_type"] == "civil_money_penalty" for r in records) == 17
+    caps = [r.record["cap"] for r in records]
+    assert (caps.count(True), caps.count(False), caps.count(None)) == (148, 3, 33)
+    assert sum(bool(r.record["cap_obligations"]) for r in records) == 35
 
 
 def test_review_changed_only_the_lines_it_says(tmp_path):
@@ -74,6 +78,13 @@ def _set(field, value):
 def _drop(field):
     def change(r):
         del r[field]
+        return r
+    return change
+
+
+def _sets(**values):
+    def change(r):
+        r.update(values)
         return r
     return change
 
@@ -115,6 +126,27 @@ BAD_LINES = [
     ("unknown confidence", _set("confidence", "certain"), "confidence", "not one of"),
     ("reported after announced", _set("breach_reported", "2025-01-01"), "breach_reported", "after"),
     ("notes null", _set("notes", None), "notes", "string"),
+    # corrective action plan: cap true / false / null, obligations from CAP_OBLIGATIONS
+    ("missing cap", _drop("cap"), "cap", "missing"),
+    ("cap as string", _set("cap", "yes"), "cap", "expected true, false or null"),
+    ("cap as number", _set("cap", 1), "cap", "expected true, false or null"),
+    ("missing cap obligations", _drop("cap_obligations"), "cap_obligations", "missing"),
+    ("cap obligations null", _set("cap_obligations", None), "cap_obligations", "expected a list"),
+    ("cap obligations not list", _set("cap_obligations", "training"), "cap_obligations", "expected a list"),
+    ("unknown cap obligation", _set("cap_obligations", ["staff retreat"]), "cap_obligations",
+     "'staff retreat' is not one of risk analysis"),
+    ("repeated cap obligation", _set("cap_obligations", ["training", "training"]), "cap_obligations",
+     "repeated"),
+    ("obligations with unknown cap", _sets(cap=None, cap_years=None), "cap_obligations",
+     "obligations listed but cap is null: obligations require cap true"),
+    ("obligations with no cap", _sets(cap=False, cap_years=None), "cap_obligations",
+     "obligations listed but cap is false"),
+    ("cap years with no cap", _sets(cap=False, cap_obligations=[]), "cap_years",
+     "2 years given but cap is false: a plan length requires cap true"),
+    ("cap years with unknown cap", _sets(cap=None, cap_obligations=[]), "cap_years",
+     "a plan length requires cap true"),
+    ("penalty with a plan", _sets(action_type="civil_money_penalty", cap_years=None, cap_obligations=[]),
+     "cap", "a penalty is not a settlement"),
 ]
 
 
@@ -131,6 +163,27 @@ def test_bad_line_is_reported_with_line_and_field(tmp_path, case, change, field,
         load_curated(path)
 
 
+@pytest.mark.parametrize("values", [
+    {"cap": True, "cap_years": None, "cap_obligations": []},          # a plan, length and terms not found
+    {"cap": True, "cap_years": 3, "cap_obligations": list(CAP_OBLIGATIONS)},
+    {"cap": False, "cap_years": None, "cap_obligations": []},         # sources say there is no plan
+    {"cap": None, "cap_years": None, "cap_obligations": []},          # unknown
+    {"action_type": "civil_money_penalty", "cap": None, "cap_years": None, "cap_obligations": []},
+    {"action_type": "civil_money_penalty", "cap": False, "cap_years": None, "cap_obligations": []},
+], ids=["plan-unknown-terms", "plan-every-obligation", "no-plan", "unknown", "penalty-unknown", "penalty-no-plan"])
+def test_consistent_cap_fields_pass(tmp_path, values):
+    path = _write(tmp_path, [dict(_valid_record(), **values)])
+    assert [r.line for r in load_curated(path)] == [1]
+
+
+def test_cap_errors_skip_fields_that_are_already_bad(tmp_path):
+    """A malformed cap field is reported once, as itself, not again as a disagreement between fields."""
+    path = _write(tmp_path, [dict(_valid_record(), cap="yes", cap_obligations=["nap"])])
+    _, errors = read_curated(path)
+    assert sorted(e.field for e in errors) == ["cap", "cap_obligations"]
+    assert "not one of" in next(e.reason for e in errors if e.field == "cap_obligations")
+
+
 def test_duplicate_action_is_reported_on_the_later_line(tmp_path):
     # "Example Clinic P.C." has the same name key as "Example Clinic, P.C.".
     path = _write(tmp_path, [_valid_record(), dict(_valid_record(), entity="Example Clinic P.C.")])
@@ -140,9 +193,12 @@ def test_duplicate_action_is_reported_on_the_later_line(tmp_path):
 
 
 def test_check_curated_command(tmp_path):
-    path = _write(tmp_path, [_valid_record(), _set("state", "ZZ")(_valid_record())])
+    path = _write(tmp_path, [_valid_record(), _set("state", "ZZ")(_valid_record()),
+                             dict(_valid_record(), entity="Third Clinic", cap=False)])
     result = subprocess.run([KB, "check-curated", str(path)], capture_output=True, text=True)
     assert result.returncode != 0
     assert f"{path}:2: field 'state'" in result.stderr
+    assert f"{path}:3: field 'cap_years': 2 years given but cap is false" in result.stderr
+    assert f"{path}:3: field 'cap_obligations': obligations listed but cap is false" in result.stderr
     ok = subprocess.run([KB, "check-curated", str(CURATED)], capture_output=True, text=True)
     assert ok.returncode == 0 and "184 records" in ok.stdout

@@ -33,7 +33,9 @@ def _covers(provision: str | None, wanted: str) -> bool:
     ("Anthem, Inc.", "2018-10-15", "2018-10-15-anthem"),
     ("Regional Women's Health Group, LLC d/b/a Axia Women's Health", "2026-04-23",
      "2026-04-23-regional-womens-health-group"),
-    ("Inmediata Health Group, LLC", None, "undated-inmediata-health-group"),
+    ("Inmediata Health Group, LLC", "2024-12-10", "2024-12-10-inmediata-health-group"),
+    ("Management Services Organization Washington, Inc.", None,
+     "undated-management-services-organization-washington"),
     ("The University of Texas MD Anderson Cancer Center", "2018-06-18",
      "2018-06-18-university-of-texas-md-anderson-cancer-center"),
 ])
@@ -80,6 +82,52 @@ def test_curated_load_counts(fresh_db, tmp_path, curated_records):
     assert flags <= {"exact", "parent"}
 
 
+def test_curated_cap_fields_land(fresh_db, tmp_path, curated_records):
+    """cap is stored as 1 / 0 / NULL (unknown) and cap_obligations as a JSON array, line for line."""
+    load_actions.load(fresh_db, CURATED, tmp_path / "no-raw", echo=lambda _: None)
+    rows = {r["curated_line"]: r for r in fresh_db.query(
+        "select curated_line, cap, typeof(cap) as kind, cap_obligations from enforcement_actions")}
+    for line, record in enumerate(curated_records, start=1):
+        want = {True: 1, False: 0, None: None}[record["cap"]]
+        assert (rows[line]["cap"], json.loads(rows[line]["cap_obligations"])) == (want, record["cap_obligations"])
+        assert rows[line]["kind"] == {1: "integer", 0: "integer", None: "null"}[want]
+    counts = dict(fresh_db.execute("select coalesce(cap, -1), count(*) from enforcement_actions group by cap"))
+    assert counts == {1: sum(r["cap"] is True for r in curated_records),
+                      0: sum(r["cap"] is False for r in curated_records),
+                      -1: sum(r["cap"] is None for r in curated_records)}
+    # array facet: one row per (action, obligation)
+    per_label = dict(fresh_db.execute("select j.value, count(*) from enforcement_actions, "
+                                      "json_each(enforcement_actions.cap_obligations) j group by j.value"))
+    assert sum(per_label.values()) == sum(len(r["cap_obligations"]) for r in curated_records) > 0
+    # the second shared review dated three actions and re-dated St. Joseph Health
+    st_joseph = fresh_db["enforcement_actions"].get("2016-10-18-st-joseph-health")
+    inmediata = fresh_db["enforcement_actions"].get("2024-12-10-inmediata-health-group")
+    assert st_joseph["cap"] == 1 and inmediata["cap"] == 0
+    for action_id in ("2014-12-08-anchorage-community-mental-health-services",
+                      "2025-01-15-south-broward-hospital-district",
+                      "undated-management-services-organization-washington"):
+        assert fresh_db["enforcement_actions"].get(action_id)
+    ids = {r[0] for r in fresh_db.execute("select id from enforcement_actions")}
+    assert not ids & {"2016-10-17-st-joseph-health", "undated-inmediata-health-group",
+                      "undated-anchorage-community-mental-health-services", "undated-south-broward-hospital-district"}
+
+
+def test_cap_values_of_hand_made_records(fresh_db, tmp_path):
+    records = [_curated("Plan Clinic", "2030-01-01", 10_000, cap=True, cap_years=2,
+                        cap_obligations=["risk analysis", "monitor / independent assessor"]),
+               _curated("No Plan Clinic", "2030-01-02", 10_000, cap=False),
+               _curated("Unknown Clinic", "2030-01-03", 10_000),
+               _curated("Penalty Clinic", "2030-01-04", 10_000, action_type="civil_money_penalty")]
+    (tmp_path / CURATED_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
+    load_actions.load(fresh_db, tmp_path / CURATED_FILE, tmp_path / "no-raw", echo=lambda _: None)
+    got = [tuple(r) for r in fresh_db.execute(
+        "select entity, cap, cap_years, cap_obligations from enforcement_actions order by announced")]
+    assert got == [("Plan Clinic", 1, 2, '["risk analysis", "monitor / independent assessor"]'),
+                   ("No Plan Clinic", 0, None, "[]"), ("Unknown Clinic", None, None, "[]"),
+                   ("Penalty Clinic", None, None, "[]")]
+    assert fresh_db["enforcement_actions"].columns_dict["cap"] is int
+
+
 def test_bad_curated_lines_are_rejected_with_reasons(fresh_db, tmp_path):
     lines = CURATED.read_text().splitlines()
     third = json.loads(lines[2])
@@ -104,7 +152,8 @@ def _curated(entity, announced, amount, action_type="resolution_agreement", **ex
     # Hand-made curated record for the merge tests.
     record = {"entity": entity, "announced": announced, "action_type": action_type, "amount_usd": amount,
               "entity_type": "healthcare_provider", "state": "OH", "individuals_affected": None,
-              "breach_reported": None, "cap_years": None, "initiative": None, "incident": ["hacking"],
+              "breach_reported": None, "cap_years": None, "cap": None, "cap_obligations": [],
+              "initiative": None, "incident": ["hacking"],
               "violations": [{"cfr": "164.308(a)(1)(ii)(A)", "label": "risk analysis", "basis": "mapped"}],
               "summary": f"{entity} settled.", "hhs_urls": [], "evidence": ["https://example.org/e"],
               "confidence": "high", "notes": ""}
@@ -184,6 +233,7 @@ def test_merge_adds_documents_sections_and_crawled_only_actions(merged):
     assert db["enforcement_actions"].count == 5
     summit = db["enforcement_actions"].get("2030-08-08-summit-imaging")
     assert (summit["origin"], summit["amount_usd"]) == ("crawled", 90_000)
+    assert (summit["cap"], summit["cap_obligations"]) == (None, "[]")   # not researched: unknown
     assert "new crawled action 2030-08-08-summit-imaging" in out
     docs = {r["action_id"]: r for r in db.query("select * from action_documents")}
     assert set(docs) == {"2030-10-15-anthem", "2030-03-02-lakeside-clinic", "2030-05-05-river-valley-hospital",

@@ -383,8 +383,23 @@ async def case_brief(datasette, action_id: str) -> dict | None:
     entity = None
     if action.get("entity_id"):
         entity = await _one(datasette, "select * from entities where id = ?", [action["entity_id"]])
+    # Corrective action plan: cap 1 / 0 / NULL (unknown). A length means a plan even where cap is unset.
+    cap, years = action.get("cap"), action.get("cap_years")
+    obligations = [{"monitor / independent assessor": "a monitor or independent assessor",
+                    "other": "other obligations (see the notes)"}.get(o, o)
+                   for o in _json_list(action.get("cap_obligations")) if isinstance(o, str)]
+    if cap == 1 or (cap is None and years):
+        plan = {"state": "yes", "text": "Yes" + (f", {years} year{'s' if years != 1 else ''}" if years else ""),
+                "obligations": ("The plan requires: " + "; ".join(obligations) + ".") if obligations else None}
+    elif action.get("action_type") == "civil_money_penalty":
+        plan = {"state": "penalty", "text": "No corrective action plan: a civil money penalty is imposed, not "
+                "a settlement, and carries no plan", "obligations": None}
+    elif cap == 0:
+        plan = {"state": "no", "text": "No corrective action plan (per the sources)", "obligations": None}
+    else:
+        plan = {"state": "unknown", "text": "Unknown (not found in the sources)", "obligations": None}
     return {
-        "action": action, "entity": entity,
+        "action": action, "entity": entity, "cap": plan,
         "action_type": ACTION_TYPE_LABELS.get(action.get("action_type"), action.get("action_type")),
         "entity_type": ENTITY_TYPE_LABELS.get(action.get("entity_type"), action.get("entity_type")),
         "amount": usd(action.get("amount_usd")),
