@@ -14,12 +14,14 @@ import weakref
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any, Iterable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 import datasette_atom
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from datasette.utils.asgi import NotFound, Response
+from feedgen.feed import FeedGenerator
+from lxml import etree
 from markupsafe import Markup, escape
 
 DATABASE = "kb"
@@ -101,24 +103,31 @@ def _nice_ceiling(value: float) -> float:
 
 
 def bar_chart(points: list[tuple[str, float]], *, title: str, unit: str = "", href: str | None = None,
-              width: int = 640, height: int = 220) -> Markup:
+              width: int = 640, height: int = 220, incomplete: frozenset[str] = frozenset()) -> Markup:
     """A bar per (label, value). `href` (with {label}) makes each bar a link."""
     return stacked_bar_chart([label for label, _ in points], {"": {label: v for label, v in points}},
-                             title=title, unit=unit, href=href, width=width, height=height)
+                             title=title, unit=unit, href=href, width=width, height=height, incomplete=incomplete)
+
+
+INCOMPLETE_NOTE = "* incomplete year: faded bars undercount (see coverage below)"
 
 
 def stacked_bar_chart(categories: list[str], series: dict[str, dict[str, float]], *, title: str,
-                      unit: str = "", href: str | None = None, width: int = 640, height: int = 220) -> Markup:
-    """Stacked bars: one bar per category, one coloured segment per series; a legend when >1 series."""
+                      unit: str = "", href: str | None = None, width: int = 640, height: int = 220,
+                      incomplete: frozenset[str] = frozenset()) -> Markup:
+    """Stacked bars: one bar per category, one coloured segment per series; a legend when >1 series.
+    Categories in `incomplete` are drawn faded, their label starred, with a note under the chart."""
     left, right, top, bottom = 56, 8, 24, 36
     legend = [name for name in series if name]
     legend_h = 18 * ((len(legend) + 2) // 3) if legend else 0
+    marked = [c for c in categories if c in incomplete]
+    note_h = 16 if marked else 0
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = {c: sum(s.get(c, 0) or 0 for s in series.values()) for c in categories}
     peak = _nice_ceiling(max(totals.values(), default=0))
     step = plot_w / max(len(categories), 1)
     bar_w = max(step * 0.8, 1)
-    out = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height + legend_h}" '
+    out = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height + legend_h + note_h}" '
            f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
            f'<title>{escape(title)}</title>',
            f'<text class="chart-title" x="{left}" y="14">{escape(title)}</text>']
@@ -141,17 +150,24 @@ def stacked_bar_chart(categories: list[str], series: dict[str, dict[str, float]]
             h = plot_h * value / peak
             y_base -= h
             tip = f"{category}{' ' + name if name else ''}: {unit}{value:,.0f}"
+            faded = ' fill-opacity="0.4" class="incomplete"' if category in incomplete else ""
+            if faded:
+                tip += " (incomplete year)"
             out.append(f'<rect x="{x:.1f}" y="{y_base:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                       f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(tip)}</title></rect>')
+                       f'fill="{PALETTE[j % len(PALETTE)]}"{faded}><title>{escape(tip)}</title></rect>')
         if href:
             out.append("</a>")
-        if i % label_every == 0:
+        if i % label_every == 0 or category in incomplete:
+            star = "*" if category in incomplete else ""
             out.append(f'<text class="axis" x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" '
-                       f'text-anchor="middle">{escape(category)}</text>')
+                       f'text-anchor="middle">{escape(category)}{star}</text>')
     for j, name in enumerate(legend):
         lx, ly = left + (j % 3) * (plot_w / 3), height + 4 + 18 * (j // 3)
         out.append(f'<rect x="{lx:.1f}" y="{ly:.1f}" width="10" height="10" fill="{PALETTE[j % len(PALETTE)]}"/>'
                    f'<text class="legend" x="{lx + 14:.1f}" y="{ly + 9:.1f}">{escape(name)}</text>')
+    if marked:
+        out.append(f'<text class="legend chart-note" x="{left}" y="{height + legend_h + 10}">'
+                   f'{escape(INCOMPLETE_NOTE)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -222,6 +238,8 @@ async def _home_figures(datasette) -> dict:
     for r in breach_types:
         by_type[r["type"]][str(r["year"])] = r["n"]
     breach_years = _years(affected)
+    incomplete = frozenset(str(r["year"]) for r in await _rows(
+        datasette, "select year from coverage_by_year where not complete"))
     return {
         "actions": actions, "breaches": breaches, "exports": exports, "counts": counts,
         "top_provisions": provisions,
@@ -238,10 +256,11 @@ async def _home_figures(datasette) -> dict:
                                  title="Dollars per year (settlements and penalties)", unit="$",
                                  href=f"/{DATABASE}/enforcement_actions?year={{label}}"),
             "breach_types": stacked_bar_chart(breach_years, dict(sorted(by_type.items())),
-                                              title="Breach reports per year by type of breach"),
+                                              title="Breach reports per year by type of breach",
+                                              incomplete=incomplete),
             "affected": bar_chart([(str(r["year"]), r["individuals"]) for r in affected],
                                   title="Individuals affected per year (as reported)",
-                                  href=f"/{DATABASE}/breaches?year={{label}}"),
+                                  href=f"/{DATABASE}/breaches?year={{label}}", incomplete=incomplete),
         },
     }
 
@@ -428,7 +447,8 @@ def case_card(case: dict, base_url: str, markdown: bool) -> str:
     facts = [("Entity", a.get("entity")), ("Entity type", case["entity_type"]), ("State", a.get("state")),
              ("Announced", a.get("announced")), ("Action", case["action_type"]),
              ("Amount", case["amount"] or "not reported"),
-             ("Corrective action plan", f"{a['cap_years']} years" if a.get("cap_years") else "none reported"),
+             ("Corrective action plan", case["cap"]["text"] + (f". {case['cap']['obligations']}"
+                                                               if case["cap"]["obligations"] else "")),
              ("Individuals affected", number(a.get("individuals_affected")) or "not reported")]
     cites = [(f"45 CFR {p['shown']}" if p["provision_id"] else p["shown"] or p["labels"])
              + (f" ({p['heading']})" if p.get("heading") else "") for p in case["provisions"]]
@@ -556,17 +576,40 @@ def render_cell(value, column, table, database):
     return None
 
 
-# datasette-atom 0.9 answers an empty result (a feed filtered to a state with no new actions) with a
-# 500 (max() of no rows). Feed readers polling a quiet filter must get a valid, empty feed instead.
+# datasette-atom 0.9 has two problems for feed readers, fixed here by wrapping its renderer:
+# - an empty result (a feed filtered to a state with no new actions) is a 500 (max() of no rows): it must be
+#   a valid, empty feed;
+# - it cannot page. A feed query that returns a `feed_key` column and `limit FEED_PAGE_SIZE + 1` is paged:
+#   the extra row only says that a next page exists, and the feed gets a rel="next" link whose `before`
+#   parameter is the last shown row's key (RFC 5005 paged feeds).
+# docs/upstream/datasette-atom.md describes the patch offered upstream.
+FEED_PAGE_SIZE = 100
 _render_atom = datasette_atom.render_atom
 
 
-def _render_atom_allow_empty(datasette, request, sql, columns, rows, database, table, query_name,
-                             view_name, data):
-    if rows:
-        return _render_atom(datasette, request, sql, columns, rows, database, table, query_name, view_name, data)
-    from feedgen.feed import FeedGenerator
+def _render_atom_paged(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+    if not rows:
+        return _empty_feed(datasette, request, database, query_name)
+    paged = "feed_key" in columns and len(rows) > FEED_PAGE_SIZE
+    shown = list(rows[:FEED_PAGE_SIZE]) if paged else list(rows)
+    response = _render_atom(datasette, request, sql, columns, shown, database, table, query_name, view_name, data)
+    if not paged:
+        return response
+    root = etree.fromstring(response.body)
+    next_url = _with_param(request, "before", str(shown[-1]["feed_key"]))
+    link = etree.Element("{http://www.w3.org/2005/Atom}link", href=next_url, rel="next")
+    self_link = root.find("{http://www.w3.org/2005/Atom}link")
+    (self_link.addnext(link) if self_link is not None else root.insert(0, link))
+    return Response(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True),
+                    content_type="application/xml; charset=utf-8", status=200)
 
+
+def _with_param(request, name: str, value: str) -> str:
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != name]
+    return request.url.split("?", 1)[0] + "?" + urlencode(args + [(name, value)])
+
+
+def _empty_feed(datasette, request, database, query_name):
     fg = FeedGenerator()
     fg.id(request.url)
     fg.link(href=request.url, rel="self")
@@ -576,4 +619,4 @@ def _render_atom_allow_empty(datasette, request, sql, columns, rows, database, t
     return Response(fg.atom_str(pretty=True), content_type="application/xml; charset=utf-8", status=200)
 
 
-datasette_atom.render_atom = _render_atom_allow_empty
+datasette_atom.render_atom = _render_atom_paged
