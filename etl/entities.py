@@ -17,6 +17,11 @@ data/curated/entity_overrides.csv handles what these rules get wrong:
 existing entity `target`; split moves only the matched records into `target` (a new or existing id);
 related records that the matched records' entity is a subsidiary or alias of entity `target`, which
 etl/links.py uses to find candidate breach reports, without merging the two.
+
+A malformed row (unknown rule, a match without its name:/breach:/action: prefix, a target that is not a
+slug, no reason) stops the build. A row whose match finds no record of this build, or whose merge/related
+target is no entity of it, is skipped and reported (etl/override_problems.py): the file names records of
+the project's full snapshot, and a build of another snapshot may lack them.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ import sqlite_utils
 from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.names import name_key, slugify, split_aliases
+from etl.override_problems import problem, report
 
 OVERRIDES_FILE = "entity_overrides.csv"
 OVERRIDE_COLUMNS = ["rule", "match", "state", "target", "reason"]
@@ -39,7 +45,7 @@ RULES = ("merge", "split", "related")
 
 
 class OverrideError(BuildError):
-    """A row of an overrides file is malformed or matches nothing; the message names file, line, field."""
+    """A row of the overrides file is malformed; the message names file, line and field."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Resolution:
     method_of: dict[tuple[str, str], str] = field(default_factory=dict)   # (source, record id) -> method
     related: list[tuple[str, str, str]] = field(default_factory=list)     # (entity id, related entity id, reason)
     unresolved: list[Record] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)   # override rows whose target is absent (override_problems)
 
 
 def alias_names(name: str) -> list[str]:
@@ -166,7 +173,9 @@ def _matching(o: EntityOverride, records: list[Record]) -> list[Record]:
 
 def resolve(records: Iterable[Record], overrides: list[EntityOverride],
             source: str = OVERRIDES_FILE) -> Resolution:
-    """Assign every record with a key to an entity id (rules first, then the reviewed overrides)."""
+    """Assign every record with a key to an entity id (rules first, then the reviewed overrides).
+    An override whose match finds no record, or whose merge/related target is no entity, changes nothing
+    and is listed in `skipped` (file, line, field, reason)."""
     res = Resolution()
     keyed = []
     for r in records:
@@ -189,9 +198,12 @@ def resolve(records: Iterable[Record], overrides: list[EntityOverride],
     for o in overrides:
         hits = _matching(o, keyed)
         if not hits:
-            raise OverrideError(f"{source}:{o.line}: field 'match': {o.match!r} matches no record")
+            res.skipped.append(problem(source, o.line, "match", f"{o.match!r}"
+                                       + (f" in state {o.state}" if o.state else "") + " matches no record"))
+            continue
         if o.rule in ("merge", "related") and o.target not in rule_ids:
-            raise OverrideError(f"{source}:{o.line}: field 'target': {o.target!r} is not an entity id")
+            res.skipped.append(problem(source, o.line, "target", f"{o.target!r} is not an entity id"))
+            continue
         if o.rule == "related":
             for eid in sorted({res.entity_of[(r.source, r.id)] for r in hits}):
                 res.related.append((eid, o.target, o.reason))
@@ -313,9 +325,11 @@ def stage(ctx: BuildContext) -> None:
         res = resolve(records, overrides, source=str(path))
     except OverrideError as e:
         raise BuildError(str(e)) from e
+    report(res.skipped, ctx.echo, ctx.warnings)
     n = write_entities(ctx.db, records, res)
     resolved = len(records) - len(res.unresolved)
     ctx.counts["entities"] = n
     ctx.counts["entity_records_unresolved"] = len(res.unresolved)
     ctx.echo(f"entities: {len(records)} records in = {resolved} resolved into {n} entities "
-             f"+ {len(res.unresolved)} without a name key; {len(overrides)} overrides applied")
+             f"+ {len(res.unresolved)} without a name key; {len(overrides) - len(res.skipped)} overrides applied"
+             + (f", {len(res.skipped)} skipped (override_problems)" if res.skipped else ""))

@@ -10,7 +10,9 @@ outcome of its kind) quoted in the report's web description (OCR adds the settle
 reports) add to it; contradicting
 facts subtract. Candidates scoring at least LINK_THRESHOLD are linked (method 'rules').
 data/curated/link_overrides.csv (breach_id,action_id,decision,reason; decision link|unlink) fixes the
-rest (method 'override').
+rest (method 'override'). A malformed row (an empty field, a decision other than link or unlink) stops the
+build; a row naming a breach report or action absent from this build, or unlinking a pair the rules do not
+link here, is skipped and reported (etl/override_problems.py).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import sqlite_utils
 from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.amounts import find_amounts
+from etl.override_problems import problem, report
 
 OVERRIDES_FILE = "link_overrides.csv"
 OVERRIDE_COLUMNS = ["breach_id", "action_id", "decision", "reason"]
@@ -62,7 +65,7 @@ _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
 
 class LinkOverrideError(BuildError):
-    """A row of link_overrides.csv is malformed or names an unknown record; names file, line, field."""
+    """A row of link_overrides.csv is malformed; the message names file, line and field."""
 
 
 @dataclass(frozen=True)
@@ -245,24 +248,29 @@ def read_overrides(path: Path) -> list[LinkOverride]:
 
 
 def apply_overrides(db: sqlite_utils.Database, links: list[Link], overrides: list[LinkOverride],
-                    source: str = OVERRIDES_FILE) -> list[Link]:
-    """Reviewed decisions win over the rules; an override naming an unknown record, or unlinking a pair
-    the rules do not link (a stale row), is an error."""
+                    source: str = OVERRIDES_FILE) -> tuple[list[Link], list[dict]]:
+    """Reviewed decisions win over the rules. Returns the links and the override rows skipped (file, line,
+    field, reason): a row naming a breach report or action absent from this build, or unlinking a pair the
+    rules do not link in it (a stale row, or one whose reports this snapshot lacks), changes nothing."""
     by_pair = {(l.breach_id, l.action_id): l for l in links}
+    skipped: list[dict] = []
     for o in overrides:
         if not db.execute("select 1 from breaches where id = ?", [o.breach_id]).fetchone():
-            raise LinkOverrideError(f"{source}:{o.line}: field 'breach_id': no breach {o.breach_id!r}")
+            skipped.append(problem(source, o.line, "breach_id", f"no breach {o.breach_id!r}"))
+            continue
         if not db.execute("select 1 from enforcement_actions where id = ?", [o.action_id]).fetchone():
-            raise LinkOverrideError(f"{source}:{o.line}: field 'action_id': no action {o.action_id!r}")
+            skipped.append(problem(source, o.line, "action_id", f"no action {o.action_id!r}"))
+            continue
         pair = (o.breach_id, o.action_id)
         if o.decision == "unlink":
             if pair not in by_pair:
-                raise LinkOverrideError(f"{source}:{o.line}: field 'decision': unlink of a pair the rules "
-                                        f"do not link (stale override)")
+                skipped.append(problem(source, o.line, "decision", "unlink of a pair the rules do not link "
+                                                                   "(stale override)"))
+                continue
             del by_pair[pair]
         else:
             by_pair[pair] = Link(o.breach_id, o.action_id, 1.0, "override", o.reason)
-    return [by_pair[p] for p in sorted(by_pair)]
+    return [by_pair[p] for p in sorted(by_pair)], skipped
 
 
 def related_entities(db: sqlite_utils.Database) -> dict[str, set[str]]:
@@ -302,15 +310,20 @@ def stage(ctx: BuildContext) -> None:
     path = ctx.curated_dir / OVERRIDES_FILE
     try:
         overrides = read_overrides(path) if path.exists() else []
-        rules = rule_links(ctx.db, related_entities(ctx.db))
-        links = apply_overrides(ctx.db, rules, overrides, source=str(path))
     except LinkOverrideError as e:
         raise BuildError(str(e)) from e
+    rules = rule_links(ctx.db, related_entities(ctx.db))
+    links, skipped = apply_overrides(ctx.db, rules, overrides, source=str(path))
+    report(skipped, ctx.echo, ctx.warnings)
     write_links(ctx.db, links)
+    skipped_lines = {p["line"] for p in skipped}
+    applied = [o for o in overrides if o.line not in skipped_lines]
     linked_actions = len({l.action_id for l in links})
     actions = ctx.db["enforcement_actions"].count
     ctx.counts["breach_action_links"] = len(links)
-    ctx.echo(f"links: {len(links)} breach-action links ({len(rules)} by rules, "
-             f"{sum(o.decision == 'link' for o in overrides)} linked and "
-             f"{sum(o.decision == 'unlink' for o in overrides)} unlinked by overrides); "
+    by_overrides = (f"{sum(o.decision == 'link' for o in applied)} linked and "
+                    f"{sum(o.decision == 'unlink' for o in applied)} unlinked by overrides")
+    if skipped:
+        by_overrides += f", {len(skipped)} overrides skipped (override_problems)"
+    ctx.echo(f"links: {len(links)} breach-action links ({len(rules)} by rules, {by_overrides}); "
              f"{linked_actions} of {actions} actions linked to a breach report")

@@ -27,7 +27,8 @@ public agency. Entity types are accepted as the curated file writes them ("busin
 as the Breach Portal does ("Business Associate", "Healthcare Clearing House").
 
 data/curated/sector_overrides.csv (kind,id,sector,reason; kind is action or breach) replaces the
-rule's sector for one record; an unknown id, kind or sector stops the build naming file, line, field.
+rule's sector for one record; an unknown kind or sector, or an empty reason, stops the build naming file,
+line and field. A row whose id is absent from this build is skipped and reported (etl/override_problems.py).
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ import sqlite_utils
 from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
 from etl.normalize.names import name_key
+from etl.override_problems import problem, report
 
 SECTORS = ("behavioral_health", "dental", "hospital_health_system", "physician_practice", "pharmacy",
            "laboratory_imaging", "health_plan", "business_associate_it", "business_associate_billing",
@@ -169,34 +171,39 @@ def classify_sector(name: str, entity_type: str | None, text: str | None) -> str
     return "other"
 
 
-def read_overrides(path: Path, db: sqlite_utils.Database) -> list[dict[str, str]]:
-    """Rows of sector_overrides.csv, checked; raises BuildError naming file, line and field."""
+def read_overrides(path: Path, db: sqlite_utils.Database) -> tuple[list[dict], list[dict]]:
+    """Rows of sector_overrides.csv whose record is in `db`, and the rows skipped because it is not
+    (file, line, field, reason). A malformed row raises BuildError naming file, line and field."""
     if not path.exists():
-        return []
-    out = []
+        return [], []
+    out, skipped = [], []
     for line, row in checked_rows(path, OVERRIDE_COLUMNS, BuildError):
         where = f"{path}:{line}"
         if row["kind"] not in KINDS:
             raise BuildError(f"{where}: field 'kind': {row['kind']!r} is not action or breach")
-        table, pk = KINDS[row["kind"]]
-        if not db[table].exists() or not db.execute(f"select 1 from [{table}] where [{pk}] = ?",
-                                                    [row["id"]]).fetchone():
-            raise BuildError(f"{where}: field 'id': no {row['kind']} {row['id']!r} in {table}")
         if row["sector"] not in SECTORS:
             raise BuildError(f"{where}: field 'sector': {row['sector']!r} is not one of {', '.join(SECTORS)}")
         if not row["reason"].strip():
             raise BuildError(f"{where}: field 'reason': empty (say why the rules are wrong here)")
+        table, pk = KINDS[row["kind"]]
+        if not db[table].exists() or not db.execute(f"select 1 from [{table}] where [{pk}] = ?",
+                                                    [row["id"]]).fetchone():
+            skipped.append(problem(path, line, "id", f"no {row['kind']} {row['id']!r} in {table}"))
+            continue
         out.append(dict(row, line=line))
-    return out
+    return out, skipped
 
 
 def _action_text(row: dict) -> str:
     return " ".join([row["summary"] or "", *json.loads(row["incident"] or "[]")])
 
 
-def load(db: sqlite_utils.Database, overrides_path: Path, echo=print) -> dict[str, int]:
-    """Fill enforcement_actions.sector and breaches.sector (rules, then overrides)."""
-    overrides = read_overrides(overrides_path, db)
+def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
+         warnings: list[dict] | None = None) -> dict[str, int]:
+    """Fill enforcement_actions.sector and breaches.sector (rules, then overrides). Override rows naming a
+    record absent from `db` are printed, added to `warnings` (the build's ctx.warnings) and skipped."""
+    overrides, skipped = read_overrides(overrides_path, db)
+    report(skipped, echo, warnings)
     counts: dict[str, int] = {}
     for kind, (table, pk), query, text_of in (
             ("action", KINDS["action"], "select id, entity as name, entity_type, summary, incident "
@@ -223,4 +230,4 @@ def load(db: sqlite_utils.Database, overrides_path: Path, echo=print) -> dict[st
 
 
 def stage(ctx: BuildContext) -> None:
-    ctx.counts.update(load(ctx.db, ctx.curated_dir / OVERRIDES_FILE, ctx.echo))
+    ctx.counts.update(load(ctx.db, ctx.curated_dir / OVERRIDES_FILE, ctx.echo, ctx.warnings))

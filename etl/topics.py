@@ -29,8 +29,9 @@ The rules (also in the `topics` table, column `rule`):
 | failure_to_cooperate | 160.310 | | failure to cooperate, failed to respond to OCR, subpoena |
 
 Overrides (topic_overrides.csv: action_id,topic,action,reason; action is add or remove) are applied
-after the rules; an override naming an unknown action or topic, or removing a topic the rules did not
-give, stops the build with the file, line and field.
+after the rules; a malformed override (unknown topic, action other than add or remove, empty reason) stops
+the build with the file, line and field. One naming an action absent from this build, or removing a topic
+the rules do not give it here, is skipped and reported (etl/override_problems.py).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ import sqlite_utils
 
 from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
+from etl.override_problems import problem, report
 
 OVERRIDES_FILE = "topic_overrides.csv"
 OVERRIDE_COLUMNS = ["action_id", "topic", "action", "reason"]
@@ -204,25 +206,28 @@ class TopicOverride:
     reason: str
 
 
-def read_overrides(path: Path, action_ids: set[str]) -> list[TopicOverride]:
-    """Rows of topic_overrides.csv; raises BuildError naming file, line and field on a bad row."""
+def read_overrides(path: Path, action_ids: set[str]) -> tuple[list[TopicOverride], list[dict]]:
+    """Rows of topic_overrides.csv naming an action of `action_ids`, and the rows skipped because their
+    action is not there (file, line, field, reason). A malformed row raises BuildError naming file, line
+    and field."""
     if not path.exists():
-        return []
-    out = []
+        return [], []
+    out, skipped = [], []
     for line, row in checked_rows(path, OVERRIDE_COLUMNS, BuildError):
 
         def bad(fld: str, reason: str) -> BuildError:
             return BuildError(f"{path}:{line}: field {fld!r}: {reason}")
-        if row["action_id"] not in action_ids:
-            raise bad("action_id", f"no enforcement action {row['action_id']!r}")
         if row["topic"] not in TOPIC_IDS:
             raise bad("topic", f"{row['topic']!r} is not one of {', '.join(TOPIC_IDS)}")
         if row["action"] not in ("add", "remove"):
             raise bad("action", f"{row['action']!r} is not add or remove")
         if not row["reason"].strip():
             raise bad("reason", "empty (say why the rules are wrong here)")
+        if row["action_id"] not in action_ids:
+            skipped.append(problem(path, line, "action_id", f"no enforcement action {row['action_id']!r}"))
+            continue
         out.append(TopicOverride(line, row["action_id"], row["topic"], row["action"], row["reason"].strip()))
-    return out
+    return out, skipped
 
 
 def action_facts(db: sqlite_utils.Database) -> list[ActionFacts]:
@@ -240,9 +245,12 @@ def action_facts(db: sqlite_utils.Database) -> list[ActionFacts]:
     return out
 
 
-def derive(facts: Iterable[ActionFacts], overrides: list[TopicOverride], path: Path) -> list[dict[str, Any]]:
-    """action_topics rows: the rules' topics, then the overrides applied."""
+def derive(facts: Iterable[ActionFacts], overrides: list[TopicOverride],
+           path: Path) -> tuple[list[dict[str, Any]], list[dict]]:
+    """action_topics rows: the rules' topics, then the overrides applied; and the overrides skipped
+    because they remove a topic the rules do not give (file, line, field, reason)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
+    skipped: list[dict] = []
     for f in facts:
         for topic_id, evidence in classify(f).items():
             rows[(f.id, topic_id)] = {"action_id": f.id, "topic_id": topic_id, "source": "rule",
@@ -251,19 +259,25 @@ def derive(facts: Iterable[ActionFacts], overrides: list[TopicOverride], path: P
         key = (o.action_id, o.topic)
         if o.action == "remove":
             if key not in rows:
-                raise BuildError(f"{path}:{o.line}: field 'topic': the rules do not give {o.action_id} the "
-                                 f"topic {o.topic}, so there is nothing to remove")
+                skipped.append(problem(path, o.line, "topic", f"the rules do not give {o.action_id} the topic "
+                                                              f"{o.topic}, so there is nothing to remove"))
+                continue
             del rows[key]
         else:
             rows[key] = {"action_id": o.action_id, "topic_id": o.topic, "source": "override",
                          "evidence": f"override: {o.reason}"}
-    return [rows[k] for k in sorted(rows)]
+    return [rows[k] for k in sorted(rows)], skipped
 
 
-def load(db: sqlite_utils.Database, overrides_path: Path, echo=print) -> dict[str, int]:
+def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
+         warnings: list[dict] | None = None) -> dict[str, int]:
+    """(Re)write topics and action_topics. Override rows naming an action absent from `db`, or removing a
+    topic the rules do not give, are printed, added to `warnings` (the build's ctx.warnings) and skipped."""
     action_ids = {r["id"] for r in db.query("select id from enforcement_actions")}
-    overrides = read_overrides(overrides_path, action_ids)
-    rows = derive(action_facts(db), overrides, overrides_path)
+    overrides, skipped = read_overrides(overrides_path, action_ids)
+    rows, not_removed = derive(action_facts(db), overrides, overrides_path)
+    skipped += not_removed
+    report(skipped, echo, warnings)
     for name in ("action_topics", "topics"):
         db[name].drop(ignore=True)
     db["topics"].create({"id": str, "name": str, "description": str, "rule": str}, pk="id")
@@ -276,11 +290,13 @@ def load(db: sqlite_utils.Database, overrides_path: Path, echo=print) -> dict[st
     db["action_topics"].insert_all(rows)
     db["action_topics"].create_index(["topic_id"], if_not_exists=True)
     with_topic = len({r["action_id"] for r in rows})
+    applied = len(overrides) - len(not_removed)
     echo(f"derive topics: {len(rows)} action topics ({sum(r['source'] == 'override' for r in rows)} by override, "
-         f"{len(overrides)} overrides read); {with_topic} of {len(action_ids)} actions have a topic")
-    return {"action_topics": len(rows), "topic_overrides": len(overrides),
+         f"{applied} overrides applied" + (f", {len(skipped)} skipped (override_problems)" if skipped else "")
+         + f"); {with_topic} of {len(action_ids)} actions have a topic")
+    return {"action_topics": len(rows), "topic_overrides": applied,
             "actions_without_topic": len(action_ids) - with_topic}
 
 
 def stage(ctx: BuildContext) -> None:
-    ctx.counts.update(load(ctx.db, ctx.curated_dir / OVERRIDES_FILE, ctx.echo))
+    ctx.counts.update(load(ctx.db, ctx.curated_dir / OVERRIDES_FILE, ctx.echo, ctx.warnings))

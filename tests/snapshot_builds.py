@@ -1,9 +1,10 @@
 """Small snapshots made from real recorded export rows, and `kb build` runs on them (tests/test_bad_input.py,
-tests/test_crash.py).
+tests/test_crash.py, tests/test_override_problems.py).
 
 The exports are cut from the recorded snapshot (SNAPSHOT_DIR) at test time: real header, real records,
 plus whatever damage a test applies to them. Nothing here is a stand-in for a pipeline stage: every build is
-the real `kb build` command in a subprocess.
+the real `kb build` command in a subprocess, with every file of data/curated/ as it is: the overrides that
+name breach reports or entities of the full snapshot only are skipped and listed in `override_problems`.
 """
 from __future__ import annotations
 
@@ -21,10 +22,6 @@ from crawlers.exports import split_records
 ARCHIVE = "breach_report_archive_2024-08.csv"
 APRIL = "breach_report_under_investigation_2026-04.csv"
 JULY = "breach_report_under_investigation_2026-07-15.csv"
-
-# The reviewed entity and link overrides name breach reports and entities of the full snapshot; a build of a
-# few rows would rightly reject them as matching nothing. Every other curated file is used as is.
-FULL_SNAPSHOT_ONLY = {"entity_overrides.csv", "link_overrides.csv"}
 
 EMBED_LINE = re.compile(r"embedded (\d+) texts, reused (\d+) from cache")
 ROWS_LINE = re.compile(r"breach_portal total: rows read (\d+) = loaded (\d+) \+ rejected (\d+)")
@@ -48,11 +45,11 @@ def read_fields(record: bytes) -> list[str]:
 
 
 def curated_dir(root: Path) -> Path:
-    """The project's curated files, minus the overrides that only make sense for the full snapshot."""
+    """root/curated: a link to each of the project's curated files (a file a test put there first stays)."""
     folder = root / "curated"
     folder.mkdir(parents=True, exist_ok=True)
     for path in (REPO_ROOT / "data" / "curated").iterdir():
-        if path.is_file() and path.name not in FULL_SNAPSHOT_ONLY and not (folder / path.name).exists():
+        if path.is_file() and not (folder / path.name).exists():
             (folder / path.name).symlink_to(path)
     return folder
 

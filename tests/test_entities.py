@@ -3,11 +3,14 @@ real build."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import sqlite_utils
 
+from etl import entities
+from etl.context import BuildContext, BuildError
 from etl.entities import (OVERRIDES_FILE, EntityOverride, OverrideError, Record, read_overrides, read_records,
                           resolve, write_entities)
 from etl.normalize.names import name_key
@@ -120,14 +123,33 @@ def test_merge_split_and_related_overrides():
                 plain.entity_of[("action", "a-chs")]}) == 3
 
 
-@pytest.mark.parametrize("override, message", [
-    (EntityOverride(7, "merge", "name:Nobody Anywhere", None, "anthem-in", "x"), "7: field 'match'"),
-    (EntityOverride(8, "merge", "name:CHSPSC LLC", "TN", "no-such-entity", "x"), "8: field 'target'"),
-    (EntityOverride(9, "related", "action:a-chs", None, "no-such-entity", "x"), "9: field 'target'"),
+@pytest.mark.parametrize("override, field, reason", [
+    (EntityOverride(7, "merge", "name:Nobody Anywhere", None, "anthem-in", "x"), "match",
+     "'name:Nobody Anywhere' matches no record"),
+    (EntityOverride(7, "split", "name:CHSPSC LLC", "CA", "chs-ca", "x"), "match",
+     "'name:CHSPSC LLC' in state CA matches no record"),
+    (EntityOverride(7, "split", "breach:no-such-breach", None, "chs-split-tn", "x"), "match",
+     "'breach:no-such-breach' matches no record"),
+    (EntityOverride(7, "merge", "name:CHSPSC LLC", "TN", "no-such-entity", "x"), "target",
+     "'no-such-entity' is not an entity id"),
+    (EntityOverride(7, "related", "action:a-chs", None, "no-such-entity", "x"), "target",
+     "'no-such-entity' is not an entity id"),
 ])
-def test_an_override_that_matches_nothing_or_names_no_entity_is_an_error(override, message):
-    with pytest.raises(OverrideError, match=message):
-        resolve(RECORDS, [override], source="overrides.csv")
+def test_an_override_whose_target_is_absent_is_skipped_and_reported(override, field, reason):
+    # The file names records of the full snapshot; a build of another snapshot may lack them.
+    res = resolve(RECORDS, [override], source="overrides.csv")
+    assert res.skipped == [{"file": "overrides.csv", "line": 7, "field": field, "reason": reason}]
+    plain = resolve(RECORDS, [])
+    assert (res.entity_of, res.method_of, res.related) == (plain.entity_of, plain.method_of, plain.related)
+
+
+def test_a_skipped_override_does_not_stop_the_next_ones():
+    target = "community-health-systems-professional-services-tn"
+    res = resolve(RECORDS, [EntityOverride(2, "merge", "name:Nobody Anywhere", None, target, "absent here"),
+                            EntityOverride(3, "merge", "name:CHSPSC LLC", "TN", target, "short name")],
+                  source="overrides.csv")
+    assert [(p["line"], p["field"]) for p in res.skipped] == [(2, "match")]
+    assert res.entity_of[("action", "a-chs")] == target
 
 
 @pytest.mark.parametrize("line, field", [
@@ -135,12 +157,44 @@ def test_an_override_that_matches_nothing_or_names_no_entity_is_an_error(overrid
     ("merge,X,,x-tn,why", "match"),
     ("merge,name:X,,Not A Slug,why", "target"),
     ("merge,name:X,,x-tn,", "reason"),
+    ("merge,name:X,,x-tn", "(line)"),
 ])
 def test_malformed_override_rows_name_file_line_and_field(tmp_path, line, field):
     path = tmp_path / OVERRIDES_FILE
     path.write_text("rule,match,state,target,reason\nmerge,name:Y,,y-tn,fine\n" + line + "\n")
-    with pytest.raises(OverrideError, match=rf"{OVERRIDES_FILE}:3: field '{field}'"):
+    with pytest.raises(OverrideError, match=re.escape(f"{OVERRIDES_FILE}:3: field '{field}'")):
         read_overrides(path)
+
+
+def _ctx(db, curated_dir: Path, lines: list[str]) -> BuildContext:
+    return BuildContext(db=db, snapshot_dir=curated_dir, raw_dir=curated_dir, cache_dir=curated_dir,
+                        curated_dir=curated_dir, previous_db=None, echo=lines.append)
+
+
+def test_stage_reports_an_absent_target_and_builds_on(fresh_db, tmp_path):
+    make_db(fresh_db, breaches=[("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000)],
+            actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
+    path = tmp_path / OVERRIDES_FILE
+    path.write_text("rule,match,state,target,reason\n"
+                    "split,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,a report of another snapshot\n")
+    lines: list[str] = []
+    ctx = _ctx(fresh_db, tmp_path, lines)
+    entities.stage(ctx)
+    assert ctx.warnings == [{"file": str(path), "line": 2, "field": "match",
+                             "reason": "'breach:2014-01-01-elsewhere-tx' matches no record"}]
+    assert f"{path}:2: field 'match': 'breach:2014-01-01-elsewhere-tx' matches no record (override skipped)" in lines
+    assert "0 overrides applied, 1 skipped (override_problems)" in lines[-1]
+    assert fresh_db["entities"].count == 1
+
+
+def test_stage_stops_on_a_malformed_row_even_when_its_target_is_absent(fresh_db, tmp_path):
+    make_db(fresh_db, breaches=[], actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
+    (tmp_path / OVERRIDES_FILE).write_text("rule,match,state,target,reason\n"
+                                           "fuse,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,why\n")
+    ctx = _ctx(fresh_db, tmp_path, [])
+    with pytest.raises(BuildError, match=re.escape(f"{OVERRIDES_FILE}:2: field 'rule'")):
+        entities.stage(ctx)
+    assert ctx.warnings == []
 
 
 def test_the_reviewed_overrides_file_parses_and_every_row_has_a_reason():

@@ -10,9 +10,11 @@ import httpx
 import pytest
 import sqlite_utils
 
+from etl.context import BuildContext, BuildError
 from etl.entities import EntityOverride, read_records, resolve, write_entities
 from etl.links import (OVERRIDES_FILE, LinkOverride, LinkOverrideError, apply_overrides, read_overrides,
                        related_entities, rule_links, score_candidate, write_links)
+from etl.links import stage as links_stage
 from etl.normalize.names import name_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -126,23 +128,61 @@ def test_score_candidate(b, a, expect_min, expect_max, phrase):
     assert any(phrase in e for e in evidence)
 
 
-def test_overrides_link_unlink_and_reject_stale_or_unknown_rows(linked_db):
+def test_overrides_link_and_unlink(linked_db):
     rules = rule_links(linked_db, related_entities(linked_db))
     overrides = [
         LinkOverride(2, "2012-01-10-cardionet-pa", "2017-04-24-cardionet", "unlink", "test"),
         LinkOverride(3, "2012-02-27-cardionet-pa", "2017-04-24-cardionet", "link", "reviewed: second laptop"),
     ]
-    links = apply_overrides(linked_db, rules, overrides)
+    links, skipped = apply_overrides(linked_db, rules, overrides)
+    assert skipped == []
     by_pair = {(l.breach_id, l.action_id): l for l in links}
     assert ("2012-01-10-cardionet-pa", "2017-04-24-cardionet") not in by_pair
     added = by_pair[("2012-02-27-cardionet-pa", "2017-04-24-cardionet")]
     assert (added.method, added.score, added.evidence) == ("override", 1.0, "reviewed: second laptop")
-    with pytest.raises(LinkOverrideError, match="links.csv:4: field 'decision'"):
-        apply_overrides(linked_db, rules, [LinkOverride(4, "2014-03-05-banner-health-az", "2023-02-02-banner-health",
-                                                        "unlink", "stale")], source="links.csv")
-    with pytest.raises(LinkOverrideError, match="links.csv:5: field 'breach_id'"):
-        apply_overrides(linked_db, rules, [LinkOverride(5, "no-such-breach", "2023-02-02-banner-health", "link",
-                                                        "x")], source="links.csv")
+
+
+@pytest.mark.parametrize("override, field, reason", [
+    (LinkOverride(4, "2014-03-05-banner-health-az", "2023-02-02-banner-health", "unlink", "stale"), "decision",
+     "unlink of a pair the rules do not link (stale override)"),
+    (LinkOverride(4, "no-such-breach", "2023-02-02-banner-health", "link", "x"), "breach_id",
+     "no breach 'no-such-breach'"),
+    (LinkOverride(4, "no-such-breach", "no-such-action", "unlink", "x"), "breach_id", "no breach 'no-such-breach'"),
+    (LinkOverride(4, "2014-03-05-banner-health-az", "no-such-action", "link", "x"), "action_id",
+     "no action 'no-such-action'"),
+])
+def test_an_override_whose_target_is_absent_is_skipped_and_reported(linked_db, override, field, reason):
+    # The file names reports and actions of the full snapshot; a build of another snapshot may lack them.
+    rules = rule_links(linked_db, related_entities(linked_db))
+    link = LinkOverride(5, "2012-02-27-cardionet-pa", "2017-04-24-cardionet", "link", "applies")
+    links, skipped = apply_overrides(linked_db, rules, [override, link], source="links.csv")
+    assert skipped == [{"file": "links.csv", "line": 4, "field": field, "reason": reason}]
+    assert pairs(links) == pairs(rules) | {("2012-02-27-cardionet-pa", "2017-04-24-cardionet")}
+
+
+def test_stage_prints_and_records_skipped_overrides(linked_db, tmp_path):
+    path = tmp_path / OVERRIDES_FILE
+    path.write_text("breach_id,action_id,decision,reason\n"
+                    "2014-08-20-not-in-this-snapshot-tn,2017-04-24-cardionet,link,a report of the full snapshot\n")
+    lines: list[str] = []
+    ctx = BuildContext(db=linked_db, snapshot_dir=tmp_path, raw_dir=tmp_path, cache_dir=tmp_path,
+                       curated_dir=tmp_path, previous_db=None, echo=lines.append)
+    links_stage(ctx)
+    assert ctx.warnings == [{"file": str(path), "line": 2, "field": "breach_id",
+                             "reason": "no breach '2014-08-20-not-in-this-snapshot-tn'"}]
+    assert lines[0] == (f"{path}:2: field 'breach_id': no breach '2014-08-20-not-in-this-snapshot-tn' "
+                        f"(override skipped)")
+    assert "0 linked and 0 unlinked by overrides, 1 overrides skipped (override_problems)" in lines[-1]
+    assert linked_db["breach_action_links"].count == len(rule_links(linked_db, related_entities(linked_db)))
+
+
+def test_a_malformed_row_stops_the_stage_even_when_its_records_are_absent(linked_db, tmp_path):
+    (tmp_path / OVERRIDES_FILE).write_text("breach_id,action_id,decision,reason\nno-such-breach,no-such-action,"
+                                           "maybe,why\n")
+    ctx = BuildContext(db=linked_db, snapshot_dir=tmp_path, raw_dir=tmp_path, cache_dir=tmp_path,
+                       curated_dir=tmp_path, previous_db=None, echo=lambda s: None)
+    with pytest.raises(BuildError, match=":2: field 'decision'"):
+        links_stage(ctx)
 
 
 def test_write_links_table_with_days_to_action(linked_db):
@@ -159,6 +199,12 @@ def test_the_reviewed_link_overrides_file_parses(tmp_path):
     bad = tmp_path / OVERRIDES_FILE
     bad.write_text("breach_id,action_id,decision,reason\nb,a,maybe,why\n")
     with pytest.raises(LinkOverrideError, match=":2: field 'decision'"):
+        read_overrides(bad)
+    bad.write_text("breach_id,action_id,decision,reason\nb,a,link,\n")
+    with pytest.raises(LinkOverrideError, match=":2: field 'reason' is empty"):
+        read_overrides(bad)
+    bad.write_text("breach_id,action_id,decision,reason\nb,a,link\n")
+    with pytest.raises(LinkOverrideError, match=r":2: field '\(line\)': expected 4 columns"):
         read_overrides(bad)
 
 
