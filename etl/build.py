@@ -16,7 +16,7 @@ from typing import Callable
 import sqlite_utils
 
 from etl import (changes, coverage, embed, entities, investigations, links, load_actions, load_breaches,
-                 provisions, sectors, similar, topics)
+                 override_problems, provisions, sectors, similar, topics)
 from etl.context import REPO_ROOT, BuildContext, BuildError, Echo
 
 __all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]
@@ -104,6 +104,7 @@ STAGES: list[Callable[[BuildContext], None]] = [
         links.stage,
         topics.stage,
         sectors.stage,
+        override_problems.stage,  # after the last stage that reads an overrides file
         changes.stage,
         investigations.stage,
         coverage.stage,

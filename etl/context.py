@@ -33,5 +33,5 @@ class BuildContext:
     counts: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     # Problems that do not stop the build (e.g. an override naming a report absent from this snapshot):
-    # stages append {"file", "line", "reason"}; the build writes them to `override_problems`.
+    # stages append {"file", "line", "field", "reason"}; the build writes them to `override_problems`.
     warnings: list[dict] = field(default_factory=list)
