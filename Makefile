@@ -9,8 +9,10 @@ SNAPSHOT_DIR ?= ../shared/snapshot
 DB ?= data/kb.db
 PORT ?= 8001
 STAMP := $(VENV)/.installed
+# The torch pin lives in pyproject.toml only.
+TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: help install build serve test check crawl bench publish browser clean
+.PHONY: help install build serve test check lint crawl bench publish browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,8 +21,8 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: unpinned, sentence-transformers pulls a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet '$(TORCH)'
+	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the pinned dependencies (idempotent)
@@ -40,8 +42,13 @@ browser: ## install headless Chromium for the browser tests (apt-get, only when 
 		apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; \
 	fi
 
-test: install browser ## run the whole test suite (no network): what CI runs
+test: install browser lint ## lint, then the whole test suite (no network): what CI runs
 	$(BIN)/pytest -q
+
+lint: install ## ruff (lint and format check) and mypy, configured in pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 check: install ## the fast tier: every test that needs no full build, server or browser
 	$(BIN)/pytest -q -m "not build and not server and not browser"
@@ -51,9 +58,10 @@ crawl: install ## live crawl (needs internet): record fresh exports into data/sn
 	$(BIN)/kb build --snapshot-dir data/snapshot --db $(DB)
 
 bench: build ## run the benchmarks, print figures, save them under bench/results/
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench --db $(DB)
 
-publish: build ## write the deployable site bundle into dist/ (database, metadata, plugins, templates, run.sh)
+publish: build ## write the deployable site bundle into dist/ (database, metadata, the project wheel, run.sh)
 	$(BIN)/kb publish --db $(DB) --out dist
 
 clean: ## remove the venv, built database and raw crawl output
