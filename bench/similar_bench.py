@@ -100,7 +100,7 @@ def python_latency(conn, searcher, queries: list[dict]) -> dict:
 
 def brute_force_scores(vectors: list[list[float]], starts: list[int], query: list[float]) -> list[float]:
     """The baseline: a pure-Python cosine loop (vectors are unit length, so cosine = dot)."""
-    chunk_scores = [sum(a * b for a, b in zip(v, query)) for v in vectors]
+    chunk_scores = [sum(a * b for a, b in zip(v, query, strict=True)) for v in vectors]
     bounds = starts + [len(vectors)]
     return [max(chunk_scores[bounds[i]:bounds[i + 1]]) for i in range(len(starts))]
 

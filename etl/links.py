@@ -252,7 +252,7 @@ def apply_overrides(db: sqlite_utils.Database, links: list[Link], overrides: lis
     """Reviewed decisions win over the rules. Returns the links and the override rows skipped (file, line,
     field, reason): a row naming a breach report or action absent from this build, or unlinking a pair the
     rules do not link in it (a stale row, or one whose reports this snapshot lacks), changes nothing."""
-    by_pair = {(l.breach_id, l.action_id): l for l in links}
+    by_pair = {(link.breach_id, link.action_id): link for link in links}
     skipped: list[dict] = []
     for o in overrides:
         if not db.execute("select 1 from breaches where id = ?", [o.breach_id]).fetchone():
@@ -297,11 +297,11 @@ def _create_and_insert(db: sqlite_utils.Database, links: list[Link], dates: dict
         pk=("breach_id", "action_id"),
         foreign_keys=[("breach_id", "breaches", "id"), ("action_id", "enforcement_actions", "id")])
     db["breach_action_links"].insert_all(
-        {"breach_id": l.breach_id, "action_id": l.action_id, "score": l.score, "method": l.method,
-         "evidence": l.evidence,
-         "days_to_action": _days(dates[l.breach_id], announced[l.action_id])
-         if dates[l.breach_id] and announced[l.action_id] else None}
-        for l in links)
+        {"breach_id": link.breach_id, "action_id": link.action_id, "score": link.score, "method": link.method,
+         "evidence": link.evidence,
+         "days_to_action": _days(dates[link.breach_id], announced[link.action_id])
+         if dates[link.breach_id] and announced[link.action_id] else None}
+        for link in links)
     db["breach_action_links"].create_index(["action_id"])
 
 
@@ -318,7 +318,7 @@ def stage(ctx: BuildContext) -> None:
     write_links(ctx.db, links)
     skipped_lines = {p["line"] for p in skipped}
     applied = [o for o in overrides if o.line not in skipped_lines]
-    linked_actions = len({l.action_id for l in links})
+    linked_actions = len({link.action_id for link in links})
     actions = ctx.db["enforcement_actions"].count
     ctx.counts["breach_action_links"] = len(links)
     by_overrides = (f"{sum(o.decision == 'link' for o in applied)} linked and "

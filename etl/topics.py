@@ -37,9 +37,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import sqlite_utils
 
@@ -215,7 +216,7 @@ def read_overrides(path: Path, action_ids: set[str]) -> tuple[list[TopicOverride
     out, skipped = [], []
     for line, row in checked_rows(path, OVERRIDE_COLUMNS, BuildError):
 
-        def bad(fld: str, reason: str) -> BuildError:
+        def bad(fld: str, reason: str, line: int = line) -> BuildError:
             return BuildError(f"{path}:{line}: field {fld!r}: {reason}")
         if row["topic"] not in TOPIC_IDS:
             raise bad("topic", f"{row['topic']!r} is not one of {', '.join(TOPIC_IDS)}")

@@ -16,7 +16,7 @@ COLUMNS = ("name", "state", "covered_entity_type", "individuals_affected", "subm
 
 def fields(name="Acme Clinic", state="CA", cet="Healthcare Provider", count="1200", date="03/10/2025",
            breach_type="Hacking/IT Incident", location="Network Server", ba="No", description=""):
-    return dict(zip(COLUMNS, (name, state, cet, count, date, breach_type, location, ba, description)))
+    return dict(zip(COLUMNS, (name, state, cet, count, date, breach_type, location, ba, description), strict=True))
 
 
 def write_export(folder: Path, file: str, export_date: str, rows: list[dict | tuple[None, str]],

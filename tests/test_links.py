@@ -12,8 +12,17 @@ import sqlite_utils
 
 from etl.context import BuildContext, BuildError
 from etl.entities import EntityOverride, read_records, resolve, write_entities
-from etl.links import (OVERRIDES_FILE, LinkOverride, LinkOverrideError, apply_overrides, read_overrides,
-                       related_entities, rule_links, score_candidate, write_links)
+from etl.links import (
+    OVERRIDES_FILE,
+    LinkOverride,
+    LinkOverrideError,
+    apply_overrides,
+    read_overrides,
+    related_entities,
+    rule_links,
+    score_candidate,
+    write_links,
+)
 from etl.links import stage as links_stage
 from etl.normalize.names import name_key
 
@@ -79,7 +88,7 @@ def linked_db(fresh_db: sqlite_utils.Database) -> sqlite_utils.Database:
 
 
 def pairs(links) -> set[tuple[str, str]]:
-    return {(l.breach_id, l.action_id) for l in links}
+    return {(link.breach_id, link.action_id) for link in links}
 
 
 def test_rules_link_the_report_behind_each_action_and_nothing_else(linked_db):
@@ -93,17 +102,17 @@ def test_rules_link_the_report_behind_each_action_and_nothing_else(linked_db):
         ("2013-08-23-advocate-health-and-hospitals-il",               # related entity (override)
          "2016-08-04-advocate-health-care-network"),
     }
-    assert all(0 <= l.score <= 1 and l.method == "rules" and l.evidence for l in links)
+    assert all(0 <= link.score <= 1 and link.method == "rules" and link.evidence for link in links)
 
 
 def test_a_report_filed_after_the_action_is_never_a_candidate(linked_db):
     links = rule_links(linked_db, related_entities(linked_db))
-    assert not any(l.breach_id == "2019-01-02-anthem-in" for l in links)
+    assert not any(link.breach_id == "2019-01-02-anthem-in" for link in links)
 
 
 def test_right_of_access_actions_get_no_rule_links(linked_db):
     links = rule_links(linked_db, related_entities(linked_db))
-    assert not any(l.action_id == "2021-01-12-banner-health" for l in links)
+    assert not any(link.action_id == "2021-01-12-banner-health" for link in links)
 
 
 @pytest.mark.parametrize("b, a, expect_min, expect_max, phrase", [
@@ -136,7 +145,7 @@ def test_overrides_link_and_unlink(linked_db):
     ]
     links, skipped = apply_overrides(linked_db, rules, overrides)
     assert skipped == []
-    by_pair = {(l.breach_id, l.action_id): l for l in links}
+    by_pair = {(link.breach_id, link.action_id): link for link in links}
     assert ("2012-01-10-cardionet-pa", "2017-04-24-cardionet") not in by_pair
     added = by_pair[("2012-02-27-cardionet-pa", "2017-04-24-cardionet")]
     assert (added.method, added.score, added.evidence) == ("override", 1.0, "reviewed: second laptop")
@@ -222,7 +231,7 @@ KNOWN = [  # (action entity as HHS names it, announced, breach report id)
 @pytest.mark.parametrize("entity, announced, breach_id", KNOWN)
 def test_known_examples_on_the_real_build(built_db, entity, announced, breach_id):
     rows = built_db.execute(
-        "select l.breach_id, l.score from breach_action_links l join enforcement_actions a on a.id = l.action_id "
+        "select link.breach_id, link.score from breach_action_links link join enforcement_actions a on a.id = link.action_id "
         "where a.entity = ? and a.announced = ?", [entity, announced]).fetchall()
     assert breach_id in {r[0] for r in rows}
     assert dict(rows)[breach_id] >= 0.8
@@ -230,9 +239,9 @@ def test_known_examples_on_the_real_build(built_db, entity, announced, breach_id
 
 def test_real_links_respect_order_and_score_range(built_db):
     bad = built_db.execute(
-        "select count(*) from breach_action_links l join breaches b on b.id = l.breach_id "
-        "join enforcement_actions a on a.id = l.action_id "
-        "where b.submission_date >= a.announced or l.score < 0 or l.score > 1 or l.days_to_action <= 0").fetchone()[0]
+        "select count(*) from breach_action_links link join breaches b on b.id = link.breach_id "
+        "join enforcement_actions a on a.id = link.action_id "
+        "where b.submission_date >= a.announced or link.score < 0 or link.score > 1 or link.days_to_action <= 0").fetchone()[0]
     assert bad == 0
     assert built_db["breach_action_links"].count >= 60
     overrides = read_overrides(REPO_ROOT / "data" / "curated" / OVERRIDES_FILE)
@@ -267,8 +276,8 @@ def test_delay_medians_over_http_match_python(datasette_url, built_db):
     by_type = {r["action_type"]: r for r in canned(datasette_url, "delay_by_action_type")}
     assert by_type["all"]["median_days"] == statistics.median(delays)
     ra = [r[0] for r in built_db.execute(
-        "select max(l.days_to_action) from breach_action_links l join enforcement_actions a on a.id = l.action_id "
-        "where a.action_type = 'resolution_agreement' group by l.action_id")]
+        "select max(link.days_to_action) from breach_action_links link join enforcement_actions a on a.id = link.action_id "
+        "where a.action_type = 'resolution_agreement' group by link.action_id")]
     assert by_type["resolution_agreement"]["median_days"] == statistics.median(ra)
 
 
@@ -276,7 +285,7 @@ def test_large_breach_share_and_actions_per_state_over_http(datasette_url, built
     share = {r["year"]: r for r in canned(datasette_url, "large_breaches_with_action")}
     large = built_db.execute("select count(*) from breaches where individuals_affected >= 500000").fetchone()[0]
     followed = built_db.execute(
-        "select count(distinct breach_id) from breach_action_links l join breaches b on b.id = l.breach_id "
+        "select count(distinct breach_id) from breach_action_links link join breaches b on b.id = link.breach_id "
         "where b.individuals_affected >= 500000").fetchone()[0]
     assert (share["all"]["large_breaches"], share["all"]["followed_by_action"]) == (large, followed)
     assert followed >= 5  # Anthem, Premera, Excellus, CHSPSC, Banner at least
