@@ -1,7 +1,8 @@
 """Did a crawl succeed? One rule shared by the raw-file pipeline and the `scrapy crawl` exit code."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def crawl_failure(stats: Mapping[str, Any], reason: str | None) -> str | None:

@@ -17,6 +17,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import KB, REPO_ROOT, SNAPSHOT_DIR
+
 from crawlers.exports import split_records
 
 ARCHIVE = "breach_report_archive_2024-08.csv"

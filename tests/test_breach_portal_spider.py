@@ -16,11 +16,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from conftest import REPO_ROOT, SNAPSHOT_DIR
 from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
-from conftest import REPO_ROOT, SNAPSHOT_DIR
 from crawlers.exports import count_records, export_info_from_name
 from crawlers.live import decide_for_folder, guard_decision, last_good_export, live_crawl_commands
 from crawlers.pipelines import RawJsonlPipeline

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from breach_raw import fields, write_export
+
 from etl.changes import build_changes, compute_changes
 from etl.load_breaches import load
 

@@ -16,10 +16,20 @@ import time
 from pathlib import Path
 
 import pytest
-
-from snapshot_builds import (APRIL, ARCHIVE, EMBED_LINE, JULY, ROWS_LINE, build_command, build_env,
-                             export_records, make_snapshot, run_build, sha256)
 from conftest import REPO_ROOT
+from snapshot_builds import (
+    APRIL,
+    ARCHIVE,
+    EMBED_LINE,
+    JULY,
+    ROWS_LINE,
+    build_command,
+    build_env,
+    export_records,
+    make_snapshot,
+    run_build,
+    sha256,
+)
 
 ARCHIVE_RECORDS = 400
 TIMEOUT = 600

@@ -11,8 +11,16 @@ import sqlite_utils
 
 from etl import entities
 from etl.context import BuildContext, BuildError
-from etl.entities import (OVERRIDES_FILE, EntityOverride, OverrideError, Record, read_overrides, read_records,
-                          resolve, write_entities)
+from etl.entities import (
+    OVERRIDES_FILE,
+    EntityOverride,
+    OverrideError,
+    Record,
+    read_overrides,
+    read_records,
+    resolve,
+    write_entities,
+)
 from etl.normalize.names import name_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -12,17 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO_ROOT, SNAPSHOT_DIR
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.http import HtmlResponse, Response
+from scrapy.statscollectors import MemoryStatsCollector
 
 from crawlers.spiders.hhs_enforcement import (
-    INDEX_URL, RAW_FIELDS, HhsEnforcementSpider, ReplayInputError, decode_escapes, replay_files,
+    INDEX_URL,
+    RAW_FIELDS,
+    HhsEnforcementSpider,
+    ReplayInputError,
+    decode_escapes,
+    replay_files,
     replay_items,
 )
 from etl.press_releases import extract_actions
-from conftest import REPO_ROOT, SNAPSHOT_DIR
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "hhs_enforcement"
 GOLDEN = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"

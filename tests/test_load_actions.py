@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import REPO_ROOT
+
 from etl import load_actions
 from etl.curated import CURATED_FILE, load_curated
 from etl.load_actions import Crawled, action_slug, amounts_agree, merge_crawled, sentences

@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 import sqlite_utils
-
 from breach_raw import dump, fields, write_export
-from etl.context import BuildError
+
 from etl.changes import build_changes, write_changes
+from etl.context import BuildError
 from etl.load_breaches import create_tables, load
 from etl.site import merged_metadata
 

@@ -3,9 +3,18 @@ from datetime import date
 
 import pytest
 
-from etl.normalize.breaches import (BREACH_TYPES, LOCATIONS, RowRejected, breach_id_base, clean_description,
-                                    normalize_row, parse_covered_entity_type, parse_individuals, parse_multi,
-                                    parse_yes_no)
+from etl.normalize.breaches import (
+    BREACH_TYPES,
+    LOCATIONS,
+    RowRejected,
+    breach_id_base,
+    clean_description,
+    normalize_row,
+    parse_covered_entity_type,
+    parse_individuals,
+    parse_multi,
+    parse_yes_no,
+)
 
 EXPORT_DAY = date(2026, 7, 15)
 

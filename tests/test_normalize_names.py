@@ -3,7 +3,8 @@ import re
 import string
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from etl.normalize.names import clean_name, name_key, name_keys, slugify, split_aliases
 

@@ -14,11 +14,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
+from snapshot_builds import JULY, build_command, build_env, export_records, make_snapshot, run_build, sha256
+
 from etl import override_problems
 from etl.context import BuildContext
-from snapshot_builds import JULY, build_command, build_env, export_records, make_snapshot, run_build, sha256
 
 CURATED = REPO_ROOT / "data" / "curated"
 OVERRIDE_FILES = ("entity_overrides.csv", "link_overrides.csv", "sector_overrides.csv", "topic_overrides.csv")

@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-
 from conftest import REPO_ROOT, SNAPSHOT_DIR
+
 from crawlers.spiders.hhs_enforcement import replay_items
 from etl.normalize.names import name_key, name_keys
 from etl.press_releases import extract_action, extract_actions, is_enforcement_action

@@ -8,11 +8,21 @@ import httpx
 import pytest
 import sqlite_utils
 
-from etl.context import BuildContext
 from etl.citations import BARE_SECTIONS, canonicalize
+from etl.context import BuildContext
 from etl.provisions import (
-    KINDS, PENALTY_COLUMNS, PENALTY_TIERS_CSV, PROVISION_COLUMNS, PROVISIONS_CSV, RULES, ReferenceCSVError, load,
-    read_reference, resolve, stage, validate_provisions,
+    KINDS,
+    PENALTY_COLUMNS,
+    PENALTY_TIERS_CSV,
+    PROVISION_COLUMNS,
+    PROVISIONS_CSV,
+    RULES,
+    ReferenceCSVError,
+    load,
+    read_reference,
+    resolve,
+    stage,
+    validate_provisions,
 )
 from etl.site import merged_metadata
 

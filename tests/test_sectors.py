@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 import yaml
-
 from conftest import REPO_ROOT
+
 from etl import load_actions, sectors
 from etl.context import BuildError
 from etl.curated import CURATED_FILE, load_curated

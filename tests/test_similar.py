@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from similar_corpus import build_mini_kb
 
 from etl import embed, similar
 from etl.cli import cli
-from similar_corpus import build_mini_kb
 
 ALPHA = "2020-01-15-alpha-regional-hospital"
 KAPPA = "2021-10-10-kappa-orthopedics"

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO_ROOT
+
 from etl import load_actions, topics
 from etl.context import BuildError
 from etl.curated import CURATED_FILE
