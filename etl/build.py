@@ -10,13 +10,26 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import sqlite_utils
 
-from etl import (changes, coverage, embed, entities, investigations, links, load_actions, load_breaches,
-                 override_problems, provisions, sectors, similar, topics)
+from etl import (
+    changes,
+    coverage,
+    embed,
+    entities,
+    investigations,
+    links,
+    load_actions,
+    load_breaches,
+    override_problems,
+    provisions,
+    sectors,
+    similar,
+    topics,
+)
 from etl.context import REPO_ROOT, BuildContext, BuildError, Echo
 
 __all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]

@@ -5,9 +5,9 @@ A leaf module: it imports nothing from `etl`, so every stage can import it and t
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import sqlite_utils
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 def checked_rows(path: Path, columns: list[str], error: type[Exception]) -> Iterator[tuple[int, dict[str, str]]]:
