@@ -78,6 +78,8 @@ def main(db: Path, results_dir: Path, every: int = 12, rounds: int = 2) -> dict:
             pipeline_runs.append(time.perf_counter() - started)
             overheads.append(pipeline_runs[-1] - encoder.seconds)
             assert report.embedded == len(texts) and report.reused == 0
+        if bare is None:  # the loop above never ran
+            raise ValueError(f"rounds must be at least 1, got {rounds}")
         stored = {r["content_hash"]: np.frombuffer(r["vector"], dtype="<f4")
                   for r in sample.query("select content_hash, vector from embeddings")}
         max_diff = max(float(np.abs(stored[embed.content_hash(t)] - bare[i]).max()) for i, t in enumerate(texts))

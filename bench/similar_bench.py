@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +167,7 @@ def http_latency(db_path: Path, queries: list[dict]) -> dict:
         first = client.get("/-/similar.json", params={"q": "warm up", "k": K})
         first_ms = (time.perf_counter() - t) * 1000
         first.raise_for_status()
-        out = {"first_request_ms_model_load": round(first_ms, 1)}
+        out: dict[str, Any] = {"first_request_ms_model_load": round(first_ms, 1)}
         for ranker in RANKERS:
             samples = []
             for _ in range(ROUNDS):
@@ -212,7 +213,7 @@ def main(db_path: Path, results_dir: Path) -> dict:
     unknown = sorted({i for q in queries for i in q["relevant"]} - known)
     if unknown:
         raise ValueError(f"{EVAL_FILE}: relevant ids not in {db_path}: {unknown}")
-    results = {
+    results: dict[str, Any] = {
         "queries": len(queries),
         "environment": {"cpus": os.cpu_count(), "torch_threads": _torch_threads(), "model": searcher.index.model,
                         "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},

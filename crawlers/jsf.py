@@ -90,6 +90,8 @@ def form_action(form: Selector) -> str:
 
 def form_fields(scope: Selector) -> dict[str, str]:
     """The name -> value pairs a browser would submit for the inputs inside scope (no button clicked)."""
+    # In this module an XPath string(...) always yields one result per element; its .get("") default
+    # never applies and only types the value as str.
     fields: dict[str, str] = {}
     for element in scope.xpath(".//input[@name] | .//select[@name] | .//textarea[@name]"):
         name = element.attrib["name"]
@@ -104,9 +106,9 @@ def form_fields(scope: Selector) -> dict[str, str]:
         elif tag == "select":
             options = element.xpath(".//option[@selected]") or element.xpath(".//option[1]")
             if options:
-                fields[name] = options[0].attrib.get("value", options[0].xpath("string(.)").get().strip())
+                fields[name] = options[0].attrib.get("value", options[0].xpath("string(.)").get("").strip())
         else:
-            fields[name] = element.xpath("string(.)").get()
+            fields[name] = element.xpath("string(.)").get("")
     return fields
 
 
@@ -127,7 +129,7 @@ def find_tab_view(form: Selector) -> TabView:
     tabs = []
     for position, header in enumerate(view.xpath(".//ul[contains(@class, 'ui-tabs-nav')]/li")):
         href = header.xpath("./a/@href").get("")
-        label = " ".join(header.xpath("string(.)").get().split())
+        label = " ".join(header.xpath("string(.)").get("").split())
         if not href.startswith("#"):
             raise JsfError(f"tab header {label!r} has no #panel link")
         panel_id = href[1:]
@@ -140,8 +142,10 @@ def find_tab_view(form: Selector) -> TabView:
     if active is None:
         selected = [i for i, li in enumerate(view.xpath(".//ul[contains(@class, 'ui-tabs-nav')]/li"))
                     if "ui-state-active" in li.attrib.get("class", "")]
-        active = selected[0] if selected else 0
-    return TabView(id=view.attrib["id"], tabs=tuple(tabs), active_index=int(active))
+        active_index = selected[0] if selected else 0
+    else:
+        active_index = int(active)
+    return TabView(id=view.attrib["id"], tabs=tuple(tabs), active_index=active_index)
 
 
 def tab_change_formdata(fields: dict[str, str], view: TabView, tab: Tab) -> dict[str, str]:
@@ -167,7 +171,7 @@ def tab_change_formdata(fields: dict[str, str], view: TabView, tab: Tab) -> dict
 
 def _labels(element: Selector) -> str:
     """Everything a person could read as the element's label: text, title, alt, value, aria-label."""
-    parts = [element.xpath("string(.)").get()]
+    parts = [element.xpath("string(.)").get("")]
     for node in [element, *element.xpath(".//*")]:
         parts += [node.attrib.get(a, "") for a in ("title", "alt", "value", "aria-label")]
     return " ".join(" ".join(parts).split())
@@ -202,13 +206,13 @@ def parse_partial_response(body: bytes) -> PartialResponse:
         raise JsfError(f"not a JSF partial-response (starts {body[:80]!r})")
     error = root.xpath("./error")
     if error:
-        name = error.xpath("string(error-name)").get().strip()
-        message = error.xpath("string(error-message)").get().strip()
+        name = error.xpath("string(error-name)").get("").strip()
+        message = error.xpath("string(error-message)").get("").strip()
         raise JsfError(f"the server answered the AJAX post with an error: {name}: {message}")
     redirect = root.xpath("./redirect/@url").get()
     if redirect:
         raise JsfError(f"the server redirected the AJAX post to {redirect} (session expired?)")
-    updates = {u.attrib["id"]: u.xpath("string(.)").get() for u in root.xpath("./changes/update[@id]")}
+    updates = {u.attrib["id"]: u.xpath("string(.)").get("") for u in root.xpath("./changes/update[@id]")}
     states = [v.strip() for k, v in updates.items() if VIEW_STATE.search(k)]
     if not states:
         raise JsfError("the partial-response carries no javax.faces.ViewState update")

@@ -90,14 +90,14 @@ def compute_changes(exports: list[dict], observations: list[dict]) -> list[dict]
 def write_changes(db: sqlite_utils.Database, changes: list[dict]) -> None:
     """(Re)create `breach_changes` holding `changes`."""
     db["breach_changes"].drop(ignore=True)
-    db["breach_changes"].create({
+    db.table("breach_changes").create({
         "id": int, "breach_id": str, "kind": str, "field": str, "old_value": str, "new_value": str,
         "from_export_id": str, "to_export_id": str, "from_export_date": str, "to_export_date": str,
     }, pk="id", foreign_keys=[("breach_id", "breaches", "id"), ("from_export_id", "exports", "id"),
                               ("to_export_id", "exports", "id")])
-    db["breach_changes"].insert_all({"id": i, **c} for i, c in enumerate(changes, start=1))
+    db.table("breach_changes").insert_all({"id": i, **c} for i, c in enumerate(changes, start=1))
     for columns in (["breach_id"], ["kind"], ["to_export_id"]):
-        db["breach_changes"].create_index(columns, if_not_exists=True)
+        db.table("breach_changes").create_index(columns, if_not_exists=True)
 
 
 def build_changes(db: sqlite_utils.Database, echo: Echo = print) -> dict[str, int]:

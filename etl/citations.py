@@ -105,6 +105,12 @@ def _section_canonical(title: int, section: str, paragraphs: tuple[str, ...]) ->
     return f"42 CFR {body}" if title == PART2_TITLE else body
 
 
+def _section_number(c: Citation) -> str:
+    """'308' of the section citation '164.308' (the callers pass citations made by _Scanner.section)."""
+    assert c.section is not None, c  # only part/subpart citations have none
+    return c.section.split(".")[1]
+
+
 def _part_canonical(title: int, part: int, subpart: str | None) -> str:
     if title == PART2_TITLE:
         return f"42 CFR Part {part}" + (f" Subpart {subpart}" if subpart else "")
@@ -240,7 +246,9 @@ class _Scanner:
     def parts(self, start: int, pos: int, title: int, after_word: bool = False) -> int:
         """`Part 164`, `Parts 160 and 164`, `Part 164, Subpart C`, `45 CFR 164` at `pos`."""
         if after_word:
-            pos = re.compile(r"parts?\s*", re.IGNORECASE).match(self.text, pos).end()
+            word = re.compile(r"parts?\s*", re.IGNORECASE).match(self.text, pos)
+            assert word is not None  # called at the start of _ANCHOR's part_word match, which begins so
+            pos = word.end()
         m = _PART_AT.match(self.text, pos)
         if not m:
             return pos + 1
@@ -295,7 +303,7 @@ class _Scanner:
             new = _sibling(last.paragraphs, _labels(pm.group("paras")))
             if new is None:
                 return end
-            last = self.section(title, last.part, last.section.split(".")[1], new, nxt, pm.end())
+            last = self.section(title, last.part, _section_number(last), new, nxt, pm.end())
             end = self.paragraph_range_after(last, pm.end())
 
     def range_after(self, first: Citation, pos: int, explicit: bool) -> int:
@@ -307,7 +315,7 @@ class _Scanner:
             return pos
         part = int(m.group("part") or first.part)
         end_section = f"{part}.{m.group('sec')}"
-        sec_start, sec_end = int(first.section.split(".")[1]), int(m.group("sec"))
+        sec_start, sec_end = int(_section_number(first)), int(m.group("sec"))
         if part != first.part or not sec_start < sec_end <= 999 \
                 or not _section_allowed(first.title, part, end_section, explicit):
             return pos
@@ -328,7 +336,7 @@ class _Scanner:
         if labels is None:
             return pos
         for label in labels[1:]:
-            self.section(last.title, last.part, last.section.split(".")[1], last.paragraphs[:-1] + (label,),
+            self.section(last.title, last.part, _section_number(last), last.paragraphs[:-1] + (label,),
                          m.start("label") - 1, m.end())
         return m.end()
 

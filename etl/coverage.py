@@ -41,7 +41,9 @@ def year_coverage(years: dict[int, dict], exports: list[dict], oldest_open_submi
     for year in sorted(years):
         counts = years[year]
         gaps = []   # why reports of this year may be missing altogether
-        if gap_from is not None and archive_year is not None and gap_from <= year <= archive_year:
+        # gap_from is set only when both exports exist; the explicit checks say so to the type checker
+        if (gap_from is not None and archive_year is not None and last_archive is not None
+                and first_open is not None and gap_from <= year <= archive_year):
             gaps.append(f"reports still open at the archive export of {last_archive['export_date']} and closed "
                         f"before the under-investigation list of {first_open['export_date']} are in no "
                         "recorded export")
@@ -89,8 +91,8 @@ def build_coverage(db: sqlite_utils.Database, echo: Echo = print) -> dict[str, i
     rows = year_coverage(years, exports, oldest)
     with db.atomic():
         db["coverage_by_year"].drop(ignore=True)
-        db["coverage_by_year"].create(COLUMNS, pk="year")
-        db["coverage_by_year"].insert_all(rows)
+        db.table("coverage_by_year").create(COLUMNS, pk="year")
+        db.table("coverage_by_year").insert_all(rows)
     incomplete = [str(r["year"]) for r in rows if not r["complete"]]
     echo(f"coverage: {len(rows)} submission years, incomplete: {', '.join(incomplete) or 'none'}")
     return {"coverage_years": len(rows), "coverage_years_incomplete": len(incomplete)}

@@ -55,9 +55,9 @@ import re
 import sqlite3
 import sys
 import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import click
 import numpy as np
@@ -381,7 +381,7 @@ def embed_database(db: sqlite_utils.Database, cache_path: Path, encoder: Encoder
         cache.close()
     rows = [{"kind": c.kind, "item_id": c.item_id, "chunk": c.chunk, "part": c.part, "model": model,
              "content_hash": c.content_hash, "vector": vectors[c.content_hash]} for c in chunks]
-    table = db["embeddings"]
+    table = db.table("embeddings")
     table.drop(ignore=True)
     table.create({"kind": str, "item_id": str, "chunk": int, "part": str, "model": str, "content_hash": str,
                   "vector": bytes}, pk=("kind", "item_id", "chunk"),

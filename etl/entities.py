@@ -28,9 +28,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import sqlite_utils
 
@@ -130,7 +130,7 @@ def _rule_groups(records: list[Record]) -> tuple[dict[Record, tuple], dict[Recor
         if r.state:
             states_of_key[r.key].add(r.state)
 
-    def node(key: str, state: str | None) -> tuple[str, str | None] | None:
+    def node(key: str, state: str | None) -> tuple[str, str | None]:
         """A record without a state joins the one entity its key has, if it has just one."""
         if state:
             return (key, state)
@@ -177,7 +177,7 @@ def resolve(records: Iterable[Record], overrides: list[EntityOverride],
     An override whose match finds no record, or whose merge/related target is no entity, changes nothing
     and is listed in `skipped` (file, line, field, reason)."""
     res = Resolution()
-    keyed = []
+    keyed: list[Record] = []
     for r in records:
         (keyed if r.key else res.unresolved).append(r)
     roots, method = _rule_groups(keyed)
@@ -289,31 +289,31 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
 def _create_and_insert(db: sqlite_utils.Database, rows: list[dict], names: list[dict]) -> None:
     for table in ("entity_names", "entities"):
         db[table].drop(ignore=True)
-    db["entities"].create({
+    db.table("entities").create({
         "id": str, "name": str, "state": str, "states": str, "kinds": str, "breach_count": int,
         "action_count": int, "name_count": int, "individuals_affected": int, "amount_usd": int,
         "first_breach_reported": str, "last_breach_reported": str, "first_action": str, "last_action": str,
         "related_entities": str, "resolved_by": str}, pk="id")
-    db["entities"].insert_all(rows)
-    db["entity_names"].create({"source": str, "record_id": str, "entity_id": str, "name": str, "name_key": str,
-                               "state": str, "method": str}, pk=("source", "record_id"),
-                              foreign_keys=[("entity_id", "entities", "id")])
-    db["entity_names"].insert_all(names)
-    db["entity_names"].create_index(["entity_id"])
-    db["entity_names"].create_index(["name_key"])
-    db["entities"].enable_fts(["name"], create_triggers=False, replace=True)
+    db.table("entities").insert_all(rows)
+    db.table("entity_names").create({"source": str, "record_id": str, "entity_id": str, "name": str,
+                                     "name_key": str, "state": str, "method": str}, pk=("source", "record_id"),
+                                  foreign_keys=[("entity_id", "entities", "id")])
+    db.table("entity_names").insert_all(names)
+    db.table("entity_names").create_index(["entity_id"])
+    db.table("entity_names").create_index(["name_key"])
+    db.table("entities").enable_fts(["name"], create_triggers=False, replace=True)
 
 
 def _fill_entity_ids(db: sqlite_utils.Database, res: Resolution) -> None:
     for table, source in (("breaches", "breach"), ("enforcement_actions", "action")):
         if "entity_id" not in db[table].columns_dict:
-            db[table].add_column("entity_id", str)
+            db.table(table).add_column("entity_id", str)
         with db.atomic():
             db.execute(f"update [{table}] set entity_id = null")
             db.conn.executemany(f"update [{table}] set entity_id = ? where id = ?",
                                 [(eid, rid) for (src, rid), eid in sorted(res.entity_of.items()) if src == source])
-        if not any(ix.columns == ["entity_id"] for ix in db[table].indexes):
-            db[table].create_index(["entity_id"])
+        if not any(ix.columns == ["entity_id"] for ix in db.table(table).indexes):
+            db.table(table).create_index(["entity_id"])
 
 
 def stage(ctx: BuildContext) -> None:

@@ -113,11 +113,11 @@ def build_investigations(db: sqlite_utils.Database, echo: Echo = print) -> dict[
     rows = compute_investigations(export_spans(exports, newest), listed, submission)
     with db.atomic():
         db["investigations"].drop(ignore=True)
-        db["investigations"].create(COLUMNS, pk="breach_id",
-                                    foreign_keys=[("breach_id", "breaches", "id")])
-        db["investigations"].insert_all(rows)
+        db.table("investigations").create(COLUMNS, pk="breach_id",
+                                        foreign_keys=[("breach_id", "breaches", "id")])
+        db.table("investigations").insert_all(rows)
         for columns in (["still_open"], ["closed_after"], ["submission_date"]):
-            db["investigations"].create_index(columns)
+            db.table("investigations").create_index(columns)
     closed = sum(1 for r in rows if r["closed_before"])
     still_open = sum(r["still_open"] for r in rows)
     confirmed = sum(1 for r in rows if r["closure_confirmed_by"])

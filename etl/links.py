@@ -291,18 +291,18 @@ def write_links(db: sqlite_utils.Database, links: list[Link]) -> None:
 
 def _create_and_insert(db: sqlite_utils.Database, links: list[Link], dates: dict, announced: dict) -> None:
     db["breach_action_links"].drop(ignore=True)
-    db["breach_action_links"].create(
+    db.table("breach_action_links").create(
         {"breach_id": str, "action_id": str, "score": float, "method": str, "evidence": str,
          "days_to_action": int},
         pk=("breach_id", "action_id"),
         foreign_keys=[("breach_id", "breaches", "id"), ("action_id", "enforcement_actions", "id")])
-    db["breach_action_links"].insert_all(
+    db.table("breach_action_links").insert_all(
         {"breach_id": link.breach_id, "action_id": link.action_id, "score": link.score, "method": link.method,
          "evidence": link.evidence,
          "days_to_action": _days(dates[link.breach_id], announced[link.action_id])
          if dates[link.breach_id] and announced[link.action_id] else None}
         for link in links)
-    db["breach_action_links"].create_index(["action_id"])
+    db.table("breach_action_links").create_index(["action_id"])
 
 
 def stage(ctx: BuildContext) -> None:

@@ -32,15 +32,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import sqlite_utils
 
-from etl.context import BuildContext, BuildError
 from etl.citations import canonical_citations, canonicalize
+from etl.context import BuildContext, BuildError
 from etl.curated import CURATED_FILE, read_curated
 from etl.normalize.names import name_key, name_keys, slugify
 
@@ -148,7 +149,8 @@ def sentences(text: str) -> list[str]:
 def document_provisions(action_id: str, url: str, text: str,
                         resolve: Callable[[str], tuple[str | None, str]], start: int = 1) -> list[dict[str, Any]]:
     """One row per section a document cites, with the first sentence that cites it."""
-    rows, seen = [], set()
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for sentence in sentences(text):
         for provision in canonical_citations(sentence):
             if provision in seen:
@@ -195,6 +197,9 @@ def read_crawled(folder: Path, extract: Extract) -> tuple[list[Crawled], list[di
                 if item.get("error") or not (item.get("text") or item.get("title")):
                     rejected.append(_rejected(*where, "text", item.get("error") or "page has no text or title",
                                               raw))
+                    continue
+                if not item.get("url"):  # its documents and provenance are keyed by the page's url
+                    rejected.append(_rejected(*where, "url", "page has no url", raw))
                     continue
                 try:
                     actions = extract(item)
@@ -305,7 +310,7 @@ class MergeResult:
 
 def _conflicts(targets: list[dict[str, Any]], extracted: dict[str, Any], url: str) -> list[dict[str, Any]]:
     """Differences between a page's facts and the curated actions it joined; fills curated gaps."""
-    out = []
+    out: list[dict[str, Any]] = []
     curated = [a for a in targets if a["origin"] != "crawled"]
     if not curated:
         return out
@@ -345,7 +350,7 @@ def _conflicts(targets: list[dict[str, Any]], extracted: dict[str, Any], url: st
 
 def _crawled_action(extracted: dict[str, Any], action_id: str, url: str) -> dict[str, Any]:
     announced = extracted.get("announced")
-    row = {c: None for c in ACTION_COLUMNS}
+    row: dict[str, Any] = {c: None for c in ACTION_COLUMNS}
     row.update({
         "id": action_id, "entity": extracted["entity"], "entity_key": name_key(extracted["entity"]),
         "announced": announced, "year": int(announced[:4]) if announced else None,
@@ -368,6 +373,8 @@ def merge_crawled(actions: list[dict[str, Any]], pages: list[Crawled],
     doc_counts: dict[str, int] = {}
     for page in pages:
         extracted, url = page.action, page.action.get("url") or page.item.get("url")
+        if not url:  # read_crawled rejects such pages; a Crawled built elsewhere must carry its url too
+            raise ValueError(f"{page.file}:{page.line}: crawled page has no url")
         targets, how = match_page(page, result.actions)
         if not targets and not extracted.get("entity"):
             where = (page.item.get("fetched_from") or page.file, page.item.get("line") or page.line)
@@ -411,21 +418,21 @@ def merge_crawled(actions: list[dict[str, Any]], pages: list[Crawled],
 def _create_tables(db: sqlite_utils.Database) -> None:
     for name in OWN_TABLES:
         if db[name].exists() and name != "enforcement_actions_search":
-            db[name].disable_fts()
+            db.table(name).disable_fts()
         db[name].drop(ignore=True)
-    db["enforcement_actions"].create(ACTION_COLUMNS, pk="id", not_null={"entity", "action_type", "origin"})
+    db.table("enforcement_actions").create(ACTION_COLUMNS, pk="id", not_null={"entity", "action_type", "origin"})
     provision_fks = [("action_id", "enforcement_actions", "id")]
     if db["provisions"].exists():
         provision_fks.append(("provision_id", "provisions", "id"))
-    db["action_provisions"].create(PROVISION_COLUMNS, pk="id", foreign_keys=provision_fks)
-    db["action_documents"].create(DOCUMENT_COLUMNS, pk=("action_id", "url"),
-                                  foreign_keys=[("action_id", "enforcement_actions", "id")])
-    db["merge_conflicts"].create(CONFLICT_COLUMNS, pk=("action_id", "field", "source_url"),
-                                 foreign_keys=[("action_id", "enforcement_actions", "id")])
+    db.table("action_provisions").create(PROVISION_COLUMNS, pk="id", foreign_keys=provision_fks)
+    db.table("action_documents").create(DOCUMENT_COLUMNS, pk=("action_id", "url"),
+                                      foreign_keys=[("action_id", "enforcement_actions", "id")])
+    db.table("merge_conflicts").create(CONFLICT_COLUMNS, pk=("action_id", "field", "source_url"),
+                                     foreign_keys=[("action_id", "enforcement_actions", "id")])
     if not db["rejected_rows"].exists():
-        db["rejected_rows"].create({"id": int, "source": str, "file": str, "line": int, "field": str,
-                                    "reason": str, "raw": str}, pk="id")
-    db["rejected_rows"].delete_where("source in (?, ?)", ["curated", CRAWLED_SOURCE])
+        db.table("rejected_rows").create({"id": int, "source": str, "file": str, "line": int, "field": str,
+                                        "reason": str, "raw": str}, pk="id")
+    db.table("rejected_rows").delete_where("source in (?, ?)", ["curated", CRAWLED_SOURCE])
 
 
 def _search_index(db: sqlite_utils.Database) -> None:
@@ -433,8 +440,8 @@ def _search_index(db: sqlite_utils.Database) -> None:
     indexes of each table; enforcement_actions_search indexes each action together with the text of its
     documents (rowid = the action's rowid), so that the search box of enforcement_actions (metadata
     fts_table) also finds words that only the agreement or press release contains."""
-    db["enforcement_actions"].enable_fts(["entity", "summary", "incident_text", "notes"], tokenize="porter")
-    db["action_documents"].enable_fts(["title", "text"], tokenize="porter")
+    db.table("enforcement_actions").enable_fts(["entity", "summary", "incident_text", "notes"], tokenize="porter")
+    db.table("action_documents").enable_fts(["title", "text"], tokenize="porter")
     db.execute("create virtual table enforcement_actions_search using fts5("
                "entity, summary, incident_text, notes, documents, tokenize='porter')")
     db.execute("""
@@ -448,17 +455,17 @@ def _search_index(db: sqlite_utils.Database) -> None:
 def write(db: sqlite_utils.Database, result: MergeResult, curated_provisions_rows: list[dict],
           rejected: list[dict]) -> None:
     _create_tables(db)
-    db["enforcement_actions"].insert_all(result.actions)
-    db["action_provisions"].insert_all(curated_provisions_rows + result.provisions)
-    db["action_documents"].insert_all(result.documents)
-    db["merge_conflicts"].insert_all(result.conflicts)
-    db["rejected_rows"].insert_all(rejected)
+    db.table("enforcement_actions").insert_all(result.actions)
+    db.table("action_provisions").insert_all(curated_provisions_rows + result.provisions)
+    db.table("action_documents").insert_all(result.documents)
+    db.table("merge_conflicts").insert_all(result.conflicts)
+    db.table("rejected_rows").insert_all(rejected)
     for table, columns in (("enforcement_actions", ["announced"]), ("enforcement_actions", ["year"]),
                            ("enforcement_actions", ["action_type"]), ("enforcement_actions", ["entity_key"]),
                            ("enforcement_actions", ["entity_type"]), ("enforcement_actions", ["state"]),
                            ("action_provisions", ["action_id"]), ("action_provisions", ["provision"]),
                            ("action_provisions", ["provision_id"]), ("merge_conflicts", ["action_id"])):
-        db[table].create_index(columns, if_not_exists=True)
+        db.table(table).create_index(columns, if_not_exists=True)
     _search_index(db)
 
 
@@ -469,7 +476,8 @@ def load(db: sqlite_utils.Database, curated_path: Path, raw_dir: Path, echo: Ech
     if not curated_path.exists():
         raise BuildError(f"{curated_path}: curated enforcement facts not found")
     if extract is None:
-        from etl.press_releases import extract_actions as extract
+        from etl.press_releases import extract_actions
+        extract = extract_actions
     resolve = resolve or _resolver()
     records, errors = read_curated(curated_path)
     lines = sum(1 for _ in curated_path.open(encoding="utf-8"))

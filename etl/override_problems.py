@@ -12,8 +12,8 @@ still stops the build.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import sqlite_utils
 
@@ -47,8 +47,8 @@ def write(db: sqlite_utils.Database, problems: Iterable[dict]) -> int:
             for n, p in enumerate(problems, 1)]
     with db.atomic():
         db[TABLE].drop(ignore=True)
-        db[TABLE].create(COLUMNS, pk="id")
-        db[TABLE].insert_all(rows)
+        db.table(TABLE).create(COLUMNS, pk="id")
+        db.table(TABLE).insert_all(rows)
     return len(rows)
 
 

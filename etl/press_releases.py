@@ -119,8 +119,8 @@ def _payments(title: str, paragraphs: list[str]) -> list[Payment]:
     for block in ordered:
         for amount in find_amounts(block):
             before, after = block[:amount.start], block[amount.end:]
-            if PAY_BEFORE.search(before):
-                payer = _name_before(before[:PAY_BEFORE.search(before).start()])
+            if pay := PAY_BEFORE.search(before):
+                payer = _name_before(before[:pay.start()])
             elif TOTAL_BEFORE.search(before):
                 payer = None
             elif SETTLE_AFTER.search(after):

@@ -182,8 +182,8 @@ def _resolve_range(m: re.Match, ids: Collection[str]) -> tuple[str | None, str]:
     parents = _parent_map()
     def chain(node: str) -> list[str]:
         out = [node]
-        while parents.get(out[-1]):
-            out.append(parents[out[-1]])
+        while parent := parents.get(out[-1]):
+            out.append(parent)
         return out
     last_chain = set(chain(last))
     common = next((n for n in chain(first) if n in last_chain), None)

@@ -219,7 +219,7 @@ def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
         with db.conn:
             db.conn.executemany(f"update [{table}] set sector = ? where [{pk}] = ?",
                                 [(s, i) for i, s in sorted(sectors.items())])
-        db[table].create_index(["sector"], if_not_exists=True)
+        db.table(table).create_index(["sector"], if_not_exists=True)
         tally: dict[str, int] = {}
         for s in sectors.values():
             tally[s] = tally.get(s, 0) + 1

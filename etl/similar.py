@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class SimilarIndex:
     whole: np.ndarray | None = None  # per matrix row: True for windows of the whole text (part 'text')
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection) -> "SimilarIndex":
+    def load(cls, conn: sqlite3.Connection) -> SimilarIndex:
         rows = conn.execute("select kind, item_id, model, vector, part from embeddings "
                             "order by kind, item_id, chunk").fetchall()
         if not rows:
@@ -139,6 +139,7 @@ class SimilarIndex:
             raise SearchError(f"no {kind} with id {item_id!r} in the embeddings")
         end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.matrix)
         rows = self.matrix[self.starts[i]:end]
+        assert self.whole is not None  # set by __post_init__
         return rows[self.whole[self.starts[i]:end]] if whole_only else rows
 
     def scores(self, query_vectors: np.ndarray, whole_only: bool = False) -> np.ndarray:
@@ -150,6 +151,7 @@ class SimilarIndex:
         sims = np.einsum("qd,nd->qn", np.asarray(query_vectors, dtype=np.float32), self.matrix)
         best = sims.max(axis=0)  # per chunk
         if whole_only:
+            assert self.whole is not None  # set by __post_init__
             best = np.where(self.whole, best, -np.inf)
         return np.maximum.reduceat(best, self.starts)
 
@@ -348,7 +350,7 @@ def neighbours_stage(ctx: BuildContext) -> None:
     db = ctx.db
     index = SimilarIndex.load(db.conn)
     rows = neighbour_rows(db.conn, index) if len(index.keys) > 1 else []
-    table = db["similar_actions"]
+    table = db.table("similar_actions")
     table.drop(ignore=True)
     table.create({"action_id": str, "rank": int, "similar_id": str, "score": float, "shared_provisions": str},
                  pk=("action_id", "rank"), not_null={"action_id", "rank", "similar_id", "score"},

@@ -281,15 +281,15 @@ def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
     report(skipped, echo, warnings)
     for name in ("action_topics", "topics"):
         db[name].drop(ignore=True)
-    db["topics"].create({"id": str, "name": str, "description": str, "rule": str}, pk="id")
-    db["topics"].insert_all({"id": t.id, "name": t.name, "description": t.description, "rule": t.rule}
-                            for t in TOPICS)
-    db["action_topics"].create({"action_id": str, "topic_id": str, "source": str, "evidence": str},
-                               pk=("action_id", "topic_id"),
-                               foreign_keys=[("action_id", "enforcement_actions", "id"),
-                                             ("topic_id", "topics", "id")])
-    db["action_topics"].insert_all(rows)
-    db["action_topics"].create_index(["topic_id"], if_not_exists=True)
+    db.table("topics").create({"id": str, "name": str, "description": str, "rule": str}, pk="id")
+    db.table("topics").insert_all({"id": t.id, "name": t.name, "description": t.description, "rule": t.rule}
+                                for t in TOPICS)
+    db.table("action_topics").create({"action_id": str, "topic_id": str, "source": str, "evidence": str},
+                                   pk=("action_id", "topic_id"),
+                                   foreign_keys=[("action_id", "enforcement_actions", "id"),
+                                                 ("topic_id", "topics", "id")])
+    db.table("action_topics").insert_all(rows)
+    db.table("action_topics").create_index(["topic_id"], if_not_exists=True)
     with_topic = len({r["action_id"] for r in rows})
     applied = len(overrides) - len(not_removed)
     echo(f"derive topics: {len(rows)} action topics ({sum(r['source'] == 'override' for r in rows)} by override, "

@@ -32,14 +32,16 @@ import hashlib
 import io
 import os
 import re
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Iterator
+from typing import Any
 
 import scrapy
+from parsel import Selector, SelectorList  # scrapy's Selector subclasses these; their methods return them
 from scrapy import signals
-from scrapy.http import HtmlResponse, Response
-from scrapy.selector import Selector, SelectorList
+from scrapy.exceptions import NotSupported
+from scrapy.http import HtmlResponse, Response, TextResponse
 
 from crawlers.outcome import crawl_failure
 from crawlers.pdf_text import read_pdf
@@ -89,6 +91,8 @@ class ReplayInputError(ValueError):
 class HhsEnforcementSpider(scrapy.Spider):
     name = "hhs_enforcement"
     allowed_domains = ["hhs.gov"]
+    output_file: Path  # set by from_crawler
+    partial_file: Path  # the feed's file while crawling; replaces output_file after a clean crawl
 
     def __init__(self, export: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,7 +102,7 @@ class HhsEnforcementSpider(scrapy.Spider):
         self.close_reason: str | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> "HhsEnforcementSpider":
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HhsEnforcementSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         final = spider.output_path(crawler.settings.get("RAW_DIR", "data/raw"))
         spider.output_file = final
@@ -274,6 +278,8 @@ def _item(*, url: str | None, kind: str | None, title: str | None, published: st
 
 def main_content(response: Response) -> Selector:
     """The page's main content element: <main>, [role=main], <article>, #content, else <body>."""
+    if not isinstance(response, TextResponse):  # what response.css would raise for it, with the url
+        raise NotSupported(f"{response.url}: response content isn't text")
     for css in MAIN_CONTENT:
         found = response.css(css)
         if found:
@@ -290,7 +296,7 @@ def _ancestors_within(element: Any, root: Any) -> Iterator[Any]:
         yield ancestor
 
 
-def _outside_furniture(sel: SelectorList, root: Selector) -> list[Selector]:
+def _outside_furniture(sel: SelectorList[Selector], root: Selector) -> list[Selector]:
     return [s for s in sel if not any(a.tag in PAGE_FURNITURE for a in _ancestors_within(s.root, root.root))]
 
 

@@ -16,9 +16,10 @@ VALID_CODES = STATES | DISTRICT | TERRITORIES | MILITARY
 
 def parse_state(raw: str | None) -> str | None:
     """Two-letter code, upper-cased; blank -> None; anything else raises ValueError."""
-    code = (raw or "").strip().upper()
+    stripped = (raw or "").strip()
+    code = stripped.upper()
     if not code:
         return None
     if code not in VALID_CODES:
-        raise ValueError(f"unknown state code {raw.strip()!r}")
+        raise ValueError(f"unknown state code {stripped!r}")
     return code
