@@ -36,7 +36,7 @@ class RawJsonlPipeline:
         self.files: dict[Path, _OpenFile] = {}
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> "RawJsonlPipeline":
+    def from_crawler(cls, crawler: Crawler) -> RawJsonlPipeline:
         pipeline = cls(Path(crawler.settings.get("RAW_DIR", "data/raw")), crawler)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -73,7 +73,9 @@ class RawJsonlPipeline:
             else:
                 os.replace(opened.tmp, opened.target)
         if failure:
-            spider.logger.warning("raw files left unchanged: %s", failure)
+            # INFO, not WARNING: the cause was already logged as the crawl's one error line, and a replay run
+            # by `kb build` (LOG_LEVEL=WARNING) should print that line alone.
+            spider.logger.info("raw files left unchanged: %s", failure)
         else:
             spider.logger.info("wrote %d raw file(s) under %s", len(self.files), self.raw_dir)
         self.files.clear()

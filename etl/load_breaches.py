@@ -2,30 +2,45 @@
 
 Exports are read in export-date order; a report keeps one stable id across exports, and `breaches`
 holds the values of the latest export that lists it, `breach_observations` the values it had in each.
-Every raw row ends up either loaded or in `rejected_rows` (file, line, field, reason, raw).
+Every raw row ends up either loaded or in `rejected_rows` (file, line, field, reason, raw), and each
+rejection is printed as one line `file:line: field 'x': reason`. An export without records (its raw file
+holds only the export item, record 0) is still listed in `exports`, with rows read 0.
+
+Before a row is normalized its text is repaired (etl/normalize/text_repair.py: mojibake decoded, lost
+characters flagged); each observation records how its record was decoded (`text_encoding`) and what the
+repair did (`text_repair`, `text_repair_detail`), and `breaches.text_flag` says what could not be repaired
+in the values shown.
 """
 from __future__ import annotations
 
+import builtins
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from etl.context import BuildContext, BuildError, Echo
-from etl.normalize.breaches import (BREACH_TYPES, LOCATIONS, LIST_PREFIX, RowRejected, breach_id_base,
-                                    normalize_row)
+from etl.normalize.breaches import BREACH_TYPES, LIST_PREFIX, LOCATIONS, RowRejected, breach_id_base, normalize_row
 from etl.normalize.dates import period_end
+from etl.normalize.text_repair import UNREPAIRABLE, repair_fields
 
 SOURCE = "breach_portal"
 STATUS_OF_TAB = {"archive": "archived", "under_investigation": "under_investigation"}
 # The values that describe a report; two rows of the same id base with equal values are the same report.
 VALUE_FIELDS = ("entity_name", "state", "covered_entity_type", "individuals_affected", "breach_type",
-                "location", "business_associate_present", "description")
+                "location", "business_associate_present", "qualified_service_organization_present", "description")
 OBSERVED_FIELDS = ("status", "entity_name", "entity_key", "state", "covered_entity_type",
                    "individuals_affected", "individuals_placeholder", "submission_date", "year",
-                   "breach_type", "location", "business_associate_present", "description")
+                   "breach_type", "location", "business_associate_present", "qualified_service_organization_present",
+                   "description")
+INT_FIELDS = ("individuals_affected", "individuals_placeholder", "year", "business_associate_present",
+              "qualified_service_organization_present")
+# How each observation's text reached us (raw item `encoding`) and what etl/normalize/text_repair.py did.
+TEXT_FIELDS = ("text_encoding", "text_repair", "text_repair_detail")
+# Rejections printed per export (all of them are in rejected_rows).
+PRINTED_REJECTIONS = 50
 EXPORT_KEYS = ("list", "tab", "export_file", "export_sha256", "export_date")
 OWN_TABLES = ("breaches_breach_types", "breaches_breach_locations", "breach_observations", "breach_types",
               "breach_locations", "breaches", "exports")
@@ -40,37 +55,72 @@ class Export:
     tab: str
     export_date: str
     jsonl: Path
-    items: list[dict] = field(default_factory=list)
+    items: builtins.list[dict] = field(default_factory=builtins.list)  # `list` is also a field name here
 
 
 # ---------------------------------------------------------------- reading the raw files
 
-def _read_jsonl(path: Path) -> Export | None:
+def _read_jsonl(path: Path) -> Export:
+    """One raw file: its export and its record items. The export item of an export without records
+    (record 0, crawlers.exports.export_item) gives the export and no row; it must be the file's only item."""
     export: Export | None = None
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    header_only = False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        at = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise BuildError(f"{path}:{at}: not UTF-8 ({e.reason} at byte {e.start})") from e
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as e:
             raise BuildError(f"{path}:{number}: not valid JSON ({e})") from e
-        missing = [k for k in (*EXPORT_KEYS, "line", "fields", "raw") if k not in item]
-        if missing:
-            raise BuildError(f"{path}:{number}: raw item lacks {', '.join(missing)}")
-        if item["list"] not in LIST_PREFIX or item["tab"] not in STATUS_OF_TAB:
-            raise BuildError(f"{path}:{number}: unknown list/tab {item['list']!r}/{item['tab']!r}")
+        if not isinstance(item, dict):
+            raise BuildError(f"{path}:{number}: not a raw item (a JSON object)")
+        for key in (*EXPORT_KEYS, "line", "fields", "raw"):
+            if key not in item:
+                raise BuildError(f"{path}:{number}: field {key!r}: missing from the raw item")
+        for key in EXPORT_KEYS:
+            if not isinstance(item[key], str):
+                raise BuildError(f"{path}:{number}: field {key!r}: expected a string, got {item[key]!r}")
+        if not isinstance(item["line"], int) or isinstance(item["line"], bool):
+            raise BuildError(f"{path}:{number}: field 'line': expected a line number, got {item['line']!r}")
+        fields = item["fields"]
+        if fields is not None and not (isinstance(fields, dict) and all(
+                isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in fields.items())):
+            raise BuildError(f"{path}:{number}: field 'fields': expected an object of strings, or null")
+        if not isinstance(item["raw"], str):
+            raise BuildError(f"{path}:{number}: field 'raw': expected the record's text")
+        if item["list"] not in LIST_PREFIX:
+            raise BuildError(f"{path}:{number}: field 'list': unknown list {item['list']!r}")
+        if item["tab"] not in STATUS_OF_TAB:
+            raise BuildError(f"{path}:{number}: field 'tab': unknown tab {item['tab']!r}")
         try:
             period_end(item["export_date"])
         except ValueError as e:
-            raise BuildError(f"{path}:{number}: export_date: {e}") from e
+            raise BuildError(f"{path}:{number}: field 'export_date': {e}") from e
         if export is None:
             export = Export(id=Path(item["export_file"]).stem, file=item["export_file"],
                             sha256=item["export_sha256"], list=item["list"], tab=item["tab"],
                             export_date=item["export_date"], jsonl=path)
-        elif (export.file, export.sha256, export.list, export.tab, export.export_date) != (
-                item["export_file"], item["export_sha256"], item["list"], item["tab"], item["export_date"]):
-            raise BuildError(f"{path}:{number}: export metadata differs from the file's first item")
+        else:
+            for key, value in zip(EXPORT_KEYS, (export.list, export.tab, export.file, export.sha256,
+                                                export.export_date), strict=True):
+                if item[key] != value:
+                    raise BuildError(f"{path}:{number}: field {key!r}: {item[key]!r} differs from the file's "
+                                     f"first item ({value!r})")
+        is_header = item.get("record") == 0
+        if header_only or (is_header and export.items):
+            raise BuildError(f"{path}:{number}: field 'record': an export item (record 0, an export without "
+                             "records) must be the raw file's only item")
+        if is_header:
+            header_only = True
+            continue
         export.items.append(item)
+    if export is None:
+        raise BuildError(f"{path}: empty raw file: not even the export item of an export without records")
     return export
 
 
@@ -78,13 +128,7 @@ def read_exports(folder: Path, echo: Echo = print) -> list[Export]:
     """Every export in `folder` (*.jsonl), in export-date order."""
     if not folder.is_dir():
         raise BuildError(f"{folder}: no breach_portal raw folder (run the crawl stage first)")
-    exports = []
-    for path in sorted(folder.glob("*.jsonl")):
-        export = _read_jsonl(path)
-        if export is None:
-            echo(f"load   {SOURCE} {path.name}: no records, skipped")
-            continue
-        exports.append(export)
+    exports = [_read_jsonl(path) for path in sorted(folder.glob("*.jsonl"))]
     if not exports:
         raise BuildError(f"{folder}: no breach_portal exports (*.jsonl) found")
     ids = [e.id for e in exports]
@@ -127,11 +171,14 @@ class IdAssigner:
             for i in rows:                          # a report not seen before
                 if ids[i] is None:
                     n = len(self.known[base]) + 1
-                    ids[i] = base if n == 1 else f"{base}-{n}"
-                    self.known[base].append(ids[i])
-            for i in rows:
-                self.values[ids[i]] = _values(records[i][1])
-        return ids  # type: ignore[return-value]
+                    new_id = base if n == 1 else f"{base}-{n}"
+                    ids[i] = new_id
+                    self.known[base].append(new_id)
+        assigned = [i for i in ids if i is not None]
+        assert len(assigned) == len(records)
+        for breach_id, (_, record) in zip(assigned, records, strict=True):
+            self.values[breach_id] = _values(record)
+        return assigned
 
 
 def _values(record: dict) -> tuple:
@@ -144,37 +191,43 @@ def _values(record: dict) -> tuple:
 class ExportResult:
     observations: list[dict]
     rejected: list[dict]
+    messages: list[str] = field(default_factory=list)   # one `file:line: field 'x': reason` per failing field
 
 
 def normalize_export(export: Export, assigner: IdAssigner) -> ExportResult:
     not_after = period_end(export.export_date)
     status = STATUS_OF_TAB[export.tab]
     loaded: list[tuple[dict, dict]] = []
-    rejected: list[dict] = []
+    result = ExportResult([], [])
     for item in export.items:
         if item["fields"] is None:
-            rejected.append(_rejection(export, item, "row", item.get("error") or "unreadable row"))
+            _reject(result, export, item, [("row", item.get("error") or "unreadable row")])
             continue
+        text = repair_fields(item["fields"])
         try:
-            record = normalize_row(item["fields"], not_after)
+            record = normalize_row(text.fields, not_after)
         except RowRejected as e:
-            rejected.append(_rejection(export, item, ", ".join(err.field for err in e.errors),
-                                       "; ".join(f"{err.field}: {err.reason}" for err in e.errors)))
+            _reject(result, export, item, [(err.field, err.reason) for err in e.errors])
             continue
+        record.update(text_encoding=item.get("encoding"), text_repair=text.status, text_repair_detail=text.detail)
         loaded.append((item, record))
     ids = assigner.assign([(breach_id_base(export.list, rec), rec) for _, rec in loaded])
-    observations = [
+    result.observations = [
         {"breach_id": breach_id, "export_id": export.id, "line": item["line"], "record": item.get("record"),
          "list": export.list, **{f: (status if f == "status" else rec[f]) for f in OBSERVED_FIELDS},
-         "breach_types": rec["breach_types"], "locations": rec["locations"]}
-        for breach_id, (item, rec) in zip(ids, loaded)
+         **{f: rec[f] for f in TEXT_FIELDS}, "breach_types": rec["breach_types"], "locations": rec["locations"]}
+        for breach_id, (item, rec) in zip(ids, loaded, strict=True)
     ]
-    return ExportResult(observations, rejected)
+    return result
 
 
-def _rejection(export: Export, item: dict, field_name: str, reason: str) -> dict:
-    return {"source": SOURCE, "file": export.file, "line": item["line"], "field": field_name,
-            "reason": reason, "raw": item["raw"]}
+def _reject(result: ExportResult, export: Export, item: dict, errors: list[tuple[str, str]]) -> None:
+    result.rejected.append({"source": SOURCE, "file": export.file, "line": item["line"],
+                            "field": ", ".join(f for f, _ in errors),
+                            "reason": "; ".join(reason if f == "row" else f"{f}: {reason}" for f, reason in errors),
+                            "raw": item["raw"]})
+    result.messages += [f"{export.file}:{item['line']}: field {f!r}: {' '.join(str(reason).split())}"
+                        for f, reason in errors]
 
 
 # ---------------------------------------------------------------- writing the tables
@@ -191,13 +244,14 @@ def create_tables(db: sqlite_utils.Database) -> None:
         "id": str, "list": str, "entity_name": str, "entity_key": str, "state": str,
         "covered_entity_type": str, "individuals_affected": int, "individuals_placeholder": int,
         "submission_date": str, "year": int, "breach_type": str, "location": str, "breach_types": str,
-        "locations": str, "business_associate_present": int, "description": str, "status": str,
-        "first_seen": str, "last_seen": str, "sector": str, "entity_id": str,
+        "locations": str, "business_associate_present": int, "qualified_service_organization_present": int,
+        "description": str, "status": str, "first_seen": str, "last_seen": str, "sector": str, "entity_id": str,
+        "text_flag": str,
     }, pk="id", not_null={"list", "entity_name", "entity_key", "submission_date", "status"})
     db["breach_observations"].create({
         "breach_id": str, "export_id": str, "line": int, "record": int,
-        **{f: (int if f in ("individuals_affected", "individuals_placeholder", "year",
-                            "business_associate_present") else str) for f in OBSERVED_FIELDS},
+        **{f: (int if f in INT_FIELDS else str) for f in OBSERVED_FIELDS},
+        **{f: str for f in TEXT_FIELDS},
     }, pk=("breach_id", "export_id"),
         foreign_keys=[("breach_id", "breaches", "id"), ("export_id", "exports", "id")])
     for lookup, link, fk in (("breach_types", "breaches_breach_types", "breach_type_id"),
@@ -223,18 +277,20 @@ def _breach_rows(observations: list[dict]) -> list[dict]:
             "breach_types": json.dumps(obs["breach_types"]), "locations": json.dumps(obs["locations"]),
             "status": obs["status"], "first_seen": first_seen[obs["breach_id"]], "last_seen": obs["export_date"],
             "sector": None, "entity_id": None,
+            # what the values shown could not be repaired from (None when the text is clean or repaired)
+            "text_flag": obs["text_repair_detail"] if obs["text_repair"] == UNREPAIRABLE else None,
         }
     columns = ("id", "list", "entity_name", "entity_key", "state", "covered_entity_type", "individuals_affected",
                "individuals_placeholder", "submission_date", "year", "breach_type", "location", "breach_types",
-               "locations", "business_associate_present", "description", "status", "first_seen", "last_seen",
-               "sector", "entity_id")
+               "locations", "business_associate_present", "qualified_service_organization_present", "description",
+               "status", "first_seen", "last_seen", "sector", "entity_id", "text_flag")
     return [{c: row[c] for c in columns} for row in sorted(rows.values(), key=lambda r: r["id"])]
 
 
 def _write(db: sqlite_utils.Database, exports: list[Export], results: list[ExportResult]) -> list[dict]:
     create_tables(db)
     observations = []
-    for export, result in zip(exports, results):
+    for export, result in zip(exports, results, strict=True):
         db["exports"].insert({"id": export.id, "file": export.file, "sha256": export.sha256,
                               "list": export.list, "tab": export.tab, "export_date": export.export_date,
                               "rows_read": len(export.items), "rows_loaded": len(result.observations),
@@ -273,12 +329,19 @@ def load(db: sqlite_utils.Database, folder: Path, echo: Echo = print) -> dict[st
     with db.atomic():  # one transaction: one fsync instead of one per batch of rows
         breaches = _write(db, exports, results)
     read = loaded = rejected = 0
-    for export, result in zip(exports, results):
+    for export, result in zip(exports, results, strict=True):
         n_read, n_loaded, n_rejected = len(export.items), len(result.observations), len(result.rejected)
         if n_read != n_loaded + n_rejected:
             raise BuildError(f"{export.jsonl}: {n_read} rows read but {n_loaded} loaded + {n_rejected} rejected")
+        for message in result.messages[:PRINTED_REJECTIONS]:
+            echo(f"reject {message}")
+        if len(result.messages) > PRINTED_REJECTIONS:
+            echo(f"reject {export.file}: {len(result.messages) - PRINTED_REJECTIONS} more (all in rejected_rows)")
+        repaired = Counter(o["text_repair"] for o in result.observations)
+        text = (f"; text repaired in {repaired['repaired']}, unrepairable in {repaired[UNREPAIRABLE]}"
+                if repaired["repaired"] or repaired[UNREPAIRABLE] else "")
         echo(f"load   {SOURCE} {export.file} ({export.tab}, {export.export_date}): "
-             f"rows read {n_read} = loaded {n_loaded} + rejected {n_rejected}")
+             f"rows read {n_read} = loaded {n_loaded} + rejected {n_rejected}{text}")
         read, loaded, rejected = read + n_read, loaded + n_loaded, rejected + n_rejected
     echo(f"load   {SOURCE} total: rows read {read} = loaded {loaded} + rejected {rejected}; "
          f"{loaded} observations of {len(breaches)} distinct breach reports in {len(exports)} exports")

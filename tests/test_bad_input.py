@@ -12,9 +12,22 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from snapshot_builds import (
+    ARCHIVE,
+    JULY,
+    ROWS_LINE,
+    csv_record,
+    export_records,
+    make_snapshot,
+    read_fields,
+    run_build,
+    sha256,
+)
+from test_exports import PART2_HEADER_ONLY  # hand-written: the empty Part 2 list's 8-column header (see there)
 
-from snapshot_builds import (ARCHIVE, JULY, ROWS_LINE, csv_record, export_records, make_snapshot, read_fields,
-                             run_build, sha256)
+from crawlers.exports import EXPORT_NAME_PATTERN
+
+PART2_EMPTY = "breach_report_part2_under_investigation_2026-08-01.csv"
 
 # physical line in the damaged July export -> (rejected field, words the reason must contain)
 JULY_REJECTED = {
@@ -39,9 +52,9 @@ def damaged_july() -> tuple[bytes, dict[str, list[str]]]:
     lines.append(csv_record(cp1252).encode("cp1252"))                    # 8: curly quotes in cp1252
     lines.append(csv_record([rows[7][0].replace(" ", " \x00", 1), *rows[7][1:]]).encode())  # 9: a NUL byte
     lines.append(csv_record([*rows[8][:8], "x" * FIVE_MB]).encode())     # 10: a 5 MB description
-    for row, date in zip(rows[9:12], ["00/00/0000", "02/30/2020", "01/15/2913"]):  # 11-13: impossible dates
+    for row, date in zip(rows[9:12], ["00/00/0000", "02/30/2020", "01/15/2913"], strict=True):  # 11-13: impossible dates
         lines.append(csv_record([*row[:4], date, *row[5:]]).encode())
-    for row, count in zip(rows[12:14], ["-1,200", "many"]):             # 14-15: bad counts
+    for row, count in zip(rows[12:14], ["-1,200", "many"], strict=True):             # 14-15: bad counts
         lines.append(csv_record([*row[:3], count, *row[4:]]).encode())
     lines.append(records[14])                                            # 16: good
     intact = {"good": [r[0] for r in rows[:5]] + [rows[14][0]], "cp1252": cp1252, "nul": rows[7]}
@@ -63,7 +76,7 @@ def good_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("bad-input")
     july, intact = damaged_july()
     archive, archive_names, cut_line = truncated_archive()
-    exports = {JULY: july, ARCHIVE: archive}
+    exports = {JULY: july, ARCHIVE: archive, PART2_EMPTY: PART2_HEADER_ONLY}
     snapshot = make_snapshot(root, exports)
     result = run_build(root, snapshot)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -94,6 +107,34 @@ def test_every_bad_row_is_rejected_with_file_line_field_reason(good_build: dict)
     assert len(by_place[(JULY, 10)]["raw"]) > FIVE_MB  # the whole oversized record, not a stub
 
 
+def test_every_rejection_is_printed_as_one_line(good_build: dict) -> None:
+    """`file:line: field 'x': reason`, one line per failing field, and no traceback anywhere."""
+    printed = [line.removeprefix("reject ") for line in good_build["output"].splitlines()
+               if line.startswith("reject ")]
+    for line, (field, reason) in JULY_REJECTED.items():
+        [message] = [m for m in printed if m.startswith(f"{JULY}:{line}: field {field!r}: ")]
+        assert reason in message
+    assert any(m.startswith(f"{ARCHIVE}:{good_build['cut_line']}: field 'row': ") and "unexpected end of data" in m
+               for m in printed)
+    assert len(printed) == len(JULY_REJECTED) + 1
+    assert "Traceback" not in good_build["output"]
+
+
+def test_header_only_part2_export_is_listed_with_no_rows(good_build: dict) -> None:
+    """The empty Part 2 list (its export is the header alone) leaves a trace: an `exports` row, rows read 0."""
+    [export] = _query(good_build["db"], "select * from exports where file = ?", (PART2_EMPTY,))
+    assert (export["list"], export["tab"], export["export_date"]) == ("part2", "under_investigation", "2026-08-01")
+    assert (export["rows_read"], export["rows_loaded"], export["rows_rejected"]) == (0, 0, 0)
+    assert export["sha256"] == sha256(good_build["root"] / "snapshot" / "breach_portal" / PART2_EMPTY)
+    assert f"{PART2_EMPTY} (under_investigation, 2026-08-01): rows read 0 = loaded 0 + rejected 0" in good_build["output"]
+    raw = good_build["root"] / "raw" / "breach_portal" / f"{Path(PART2_EMPTY).stem}.jsonl"
+    [item] = [json.loads(line) for line in raw.read_text().splitlines()]
+    assert (item["record"], item["fields"], item["raw"]) == (0, None, PART2_HEADER_ONLY.decode().rstrip("\n"))
+    assert not _query(good_build["db"], "select id from breaches where list = 'part2'")
+    columns = {r["name"] for r in _query(good_build["db"], "select name from pragma_table_info('breaches')")}
+    assert {"qualified_service_organization_present", "business_associate_present", "text_flag"} <= columns
+
+
 def test_good_rows_still_load_and_the_counts_reconcile(good_build: dict) -> None:
     db = good_build["db"]
     names = {r["entity_name"] for r in _query(db, "select entity_name from breaches")}
@@ -115,7 +156,7 @@ def test_cp1252_record_and_nul_byte_are_read_not_rejected(good_build: dict) -> N
     assert curly["entity_name"] == intact["cp1252"][0]
     assert curly["state"] == intact["cp1252"][1]
     raw = (good_build["root"] / "raw" / "breach_portal" / f"{Path(JULY).stem}.jsonl").read_text()
-    line8 = next(json.loads(l) for l in raw.splitlines() if json.loads(l)["line"] == 8)
+    line8 = next(json.loads(text) for text in raw.splitlines() if json.loads(text)["line"] == 8)
     assert line8["encoding"] == "cp1252"
     nul_name = " ".join(intact["nul"][0].split())
     [clean] = _query(db, "select entity_name from breaches where entity_name = ?", (nul_name,))
@@ -155,6 +196,76 @@ def test_unreadable_file_fails_the_build_naming_it_and_keeps_the_old_database(go
     assert sha256(db) == db_before
     assert not list(root.glob("kb.db.tmp-*"))
     assert {p: sha256(p) for p in (root / "raw").rglob("*.jsonl")} == raw_files
+
+
+def test_misnamed_export_fails_the_build_with_one_line(good_build: dict) -> None:
+    """The portal names every download breach_report.csv; dropped into the snapshot as it is, it stops the
+    build with one line naming it and the expected pattern, and no traceback."""
+    root, db = good_build["root"], good_build["db"]
+    snapshot = make_snapshot(root, {**good_build["exports"], "breach_report.csv": good_build["exports"][JULY]},
+                             name="snapshot-misnamed")
+    db_before = sha256(db)
+
+    result = run_build(root, snapshot)
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    path = snapshot / "breach_portal" / "breach_report.csv"
+    [line] = [text for text in result.stderr.splitlines() if str(path) in text]
+    assert f"{path}: file name: " in line and EXPORT_NAME_PATTERN in line and "kb import-export" in line
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr  # kb's error, that line, the crawl's verdict
+    assert sha256(db) == db_before
+
+
+def test_a_folder_named_like_an_export_fails_the_build_with_one_line(good_build: dict) -> None:
+    root = good_build["root"]
+    snapshot = make_snapshot(root, good_build["exports"], name="snapshot-folder")
+    folder = snapshot / "breach_portal" / "breach_report_archive_2030-01.csv"
+    folder.mkdir()
+    result = run_build(root, snapshot)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    [line] = [text for text in result.stderr.splitlines() if str(folder) in text]
+    assert f"{folder}: cannot read the export: " in line
+
+
+# A raw file damaged by hand (the loader's input): one line `path:line: field 'x': reason`, no traceback.
+RAW_DAMAGE = {
+    "not json": (lambda item: "{not json", "not valid JSON"),
+    "not an object": (lambda item: "[1, 2]", "not a raw item"),
+    "no fields": (lambda item: {k: v for k, v in item.items() if k != "fields"}, "field 'fields': missing"),
+    "fields a list": (lambda item: dict(item, fields=["a", "b"]), "field 'fields': expected an object"),
+    "a number for a name": (lambda item: dict(item, fields=dict(item["fields"], name=7)),
+                            "field 'fields': expected an object"),
+    "line as text": (lambda item: dict(item, line="7"), "field 'line': expected a line number"),
+    "export date a number": (lambda item: dict(item, export_date=2026), "field 'export_date': expected a string"),
+    "bad export date": (lambda item: dict(item, export_date="2026-13"), "field 'export_date': "),
+    "unknown tab": (lambda item: dict(item, tab="closed"), "field 'tab': unknown tab 'closed'"),
+    "other export": (lambda item: dict(item, export_sha256="0" * 64), "field 'export_sha256': "),
+    "export item among records": (lambda item: dict(item, record=0, fields=None), "field 'record': an export item"),
+}
+
+
+@pytest.mark.parametrize("case", list(RAW_DAMAGE))
+def test_damaged_raw_file_is_one_line_naming_path_line_and_field(good_build: dict, tmp_path: Path,
+                                                                 case: str) -> None:
+    import sqlite_utils
+
+    from etl.context import BuildError
+    from etl.load_breaches import load
+
+    source = good_build["root"] / "raw" / "breach_portal" / f"{Path(JULY).stem}.jsonl"
+    lines = source.read_text().splitlines()
+    damage, message = RAW_DAMAGE[case]
+    damaged = damage(json.loads(lines[2]))
+    lines[2] = damaged if isinstance(damaged, str) else json.dumps(damaged)
+    folder = tmp_path / "breach_portal"
+    folder.mkdir()
+    target = folder / source.name
+    target.write_text("\n".join(lines) + "\n")
+    with pytest.raises(BuildError) as e:
+        load(sqlite_utils.Database(memory=True), folder, echo=lambda _: None)
+    assert str(e.value).startswith(f"{target}:3: ") and message in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
 
 
 def test_unchanged_snapshot_skips_the_replay_but_an_edited_raw_file_is_crawled_again(good_build: dict) -> None:

@@ -4,21 +4,42 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import SNAPSHOT_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import SNAPSHOT_DIR
-from crawlers.exports import (ExportFormatError, ExportInfo, check_header, count_records, export_file_name,
-                              export_info_from_name, parse_export, split_records)
+from crawlers.exports import (
+    EXPORT_NAME_PATTERN,
+    ExportFormatError,
+    ExportInfo,
+    check_header,
+    count_records,
+    export_file_name,
+    export_info_from_name,
+    is_export_item,
+    parse_export,
+    split_records,
+)
+from etl.normalize.breaches import PART2_FIELDS, RowRejected, normalize_row
 
 HIPAA_HEADER = ["Name of Covered Entity", "State", "Covered Entity Type", "Individuals Affected",
                 "Breach Submission Date", "Type of Breach", "Location of Breached Information",
                 "Business Associate Present", "Web Description"]
 PART2_HEADER = [h for h in HIPAA_HEADER if h != "Covered Entity Type"]
 PART2_HEADER[0] = "Name of Part 2 Program"
+PART2_HEADER[6] = "Qualified Service Organization Present"
+# HAND-WRITTEN test input: the live Part 2 export while the list is empty, as the snapshot README
+# (../shared/snapshot/README.md) gives it: the 8-column header alone, 208 bytes, with two UIPanel titles
+# (made-up hex: it differs in every export).
+PART2_HEADER_ONLY = (b'"javax.faces.component.UIPanel@3f2a91c7","State","Individuals Affected","Breach Submission Date",'
+                     b'"Type of Breach","Location of Breached Information","javax.faces.component.UIPanel@6b0e14d2",'
+                     b'"Web Description"\n')
+PART2_EMPTY_INFO = ExportInfo("breach_report_part2_under_investigation_2026-08-01.csv", "part2",
+                              "under_investigation", "2026-08-01")
 HIPAA_INFO = ExportInfo("breach_report_archive_2024-08.csv", "hipaa", "archive", "2024-08")
 PART2_INFO = ExportInfo("breach_report_part2_archive_2026-07-15.csv", "part2", "archive", "2026-07-15")
 # Facts about the recorded exports these tests name (record counts from the snapshot README); the snapshot
@@ -59,8 +80,9 @@ def test_export_info_from_name(name: str, expected: tuple[str, str, str]) -> Non
                                   "breach_report_closed_2024-08.csv", "breach_report_archive_2024-08.txt",
                                   "breach_report_archive_24-08.csv"])
 def test_export_info_from_bad_name_names_the_file(name: str) -> None:
-    with pytest.raises(ExportFormatError, match=name.replace(".", r"\.")):
+    with pytest.raises(ExportFormatError, match=name.replace(".", r"\.")) as e:
         export_info_from_name(name)
+    assert EXPORT_NAME_PATTERN in str(e.value) and "\n" not in str(e.value)
 
 
 @pytest.mark.parametrize("list_, tab, date", [("hipaa", "archive", "2026-07-15"),
@@ -75,6 +97,7 @@ def test_export_file_name_round_trips(list_: str, tab: str, date: str) -> None:
     ("hipaa", with_quirk(HIPAA_HEADER, (0, 7)), 9),
     ("part2", PART2_HEADER, 8),
     ("part2", ["Name of Entity", *PART2_HEADER[1:]], 8),
+    ("part2", [*PART2_HEADER[:6], "Business Associate Present", PART2_HEADER[7]], 8),
     ("part2", with_quirk(PART2_HEADER, (0, 6)), 8),
 ])
 def test_check_header_accepts_clean_and_quirk_headers(list_: str, header: list[str], fields: int) -> None:
@@ -175,15 +198,62 @@ def test_non_export_bodies_raise_naming_the_file(body: bytes, message: str) -> N
     assert str(e.value).startswith(HIPAA_INFO.export_file)
 
 
-def test_part2_rows_have_no_covered_entity_type() -> None:
+def test_part2_rows_have_no_covered_entity_type_and_a_qso_column() -> None:
     data = csv_bytes([with_quirk(PART2_HEADER, (0, 6)),
-                      ["P", "ZZ", "612", "06/30/2026", "Theft", "Laptop", "No", ""], ["Q", "ZZ", "1"]])
+                      ["P", "ZZ", "612", "06/30/2026", "Theft", "Laptop", "Yes", ""], ["Q", "ZZ", "1"]])
     items = list(parse_export(data, PART2_INFO))
     assert items[0]["list"] == "part2"
     assert items[0]["fields"] == {"name": "P", "state": "ZZ", "individuals_affected": "612",
                                   "submission_date": "06/30/2026", "breach_type": "Theft", "location": "Laptop",
-                                  "business_associate_present": "No", "web_description": ""}
+                                  "qualified_service_organization_present": "Yes", "web_description": ""}
+    assert tuple(items[0]["fields"]) == PART2_FIELDS
     assert items[1]["error"] == "expected 8 columns, got 3"
+    # normalized: the QSO flag in its own column, no business associate flag for a Part 2 report
+    row = dict(items[0]["fields"], state="VT")
+    record = normalize_row(row, date(2026, 7, 15))
+    assert (record["qualified_service_organization_present"], record["business_associate_present"]) == (1, None)
+    with pytest.raises(RowRejected) as e:
+        normalize_row(dict(row, qualified_service_organization_present="maybe"), date(2026, 7, 15))
+    assert [err.field for err in e.value.errors] == ["qualified_service_organization_present"]
+
+
+def test_hipaa_row_keeps_its_business_associate_flag() -> None:
+    fields = dict(zip(("name", "state", "covered_entity_type", "individuals_affected", "submission_date",
+                       "breach_type", "location", "business_associate_present", "web_description"),
+                      ("A", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "Yes", ""), strict=True))
+    record = normalize_row(fields, date(2026, 7, 15))
+    assert (record["business_associate_present"], record["qualified_service_organization_present"]) == (1, None)
+
+
+def test_header_only_export_is_one_export_item() -> None:
+    """The empty Part 2 list: no record, but the export still gives one item with its provenance."""
+    assert len(PART2_HEADER_ONLY) == 208  # the size the snapshot README gives
+    [item] = parse_export(PART2_HEADER_ONLY, PART2_EMPTY_INFO)
+    assert is_export_item(item)
+    assert (item["record"], item["line"], item["fields"], item["error"]) == (0, 1, None, None)
+    assert (item["list"], item["tab"], item["export_file"], item["export_date"]) == (
+        "part2", "under_investigation", PART2_EMPTY_INFO.export_file, "2026-08-01")
+    assert item["export_sha256"] == hashlib.sha256(PART2_HEADER_ONLY).hexdigest()
+    assert item["raw"] == PART2_HEADER_ONLY.decode().rstrip("\n") and item["encoding"] == "utf-8"
+    assert count_records(PART2_HEADER_ONLY) == 0
+    # the same header re-saved by a spreadsheet: BOM, CRLF
+    [resaved] = parse_export(b"\xef\xbb\xbf" + PART2_HEADER_ONLY.replace(b"\n", b"\r\n"), PART2_EMPTY_INFO)
+    assert is_export_item(resaved) and resaved["raw"] == item["raw"]
+    # a header-only export of the wrong list is still refused
+    with pytest.raises(ExportFormatError, match="unrecognised hipaa export header"):
+        list(parse_export(PART2_HEADER_ONLY, HIPAA_INFO))
+
+
+def test_records_are_never_export_items() -> None:
+    data = csv_bytes([HIPAA_HEADER, ["A", "", "", "", "", "", "", "", ""], ["B"]])
+    assert [is_export_item(i) for i in parse_export(data, HIPAA_INFO)] == [False, False]
+
+
+def test_utf16_file_is_refused_with_one_line() -> None:
+    data = "\ufeff" + ",".join(HIPAA_HEADER) + "\r\n"
+    with pytest.raises(ExportFormatError) as e:
+        list(parse_export(data.encode("utf-16-le"), HIPAA_INFO))
+    assert str(e.value).startswith(f"{HIPAA_INFO.export_file}: line 1: UTF-16") and "\n" not in str(e.value)
 
 
 field_text = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\x00é–')), max_size=12)
@@ -193,6 +263,9 @@ field_text = st.text(alphabet=st.sampled_from(list('ab ,"\n\r\x00é–')), max_s
 @given(st.lists(st.lists(field_text, min_size=9, max_size=9), max_size=6))
 def test_any_quoted_rows_round_trip(rows: list[list[str]]) -> None:
     items = list(parse_export(csv_bytes([HIPAA_HEADER, *rows]), HIPAA_INFO))
+    if not rows:  # the header alone: one export item
+        assert [is_export_item(i) for i in items] == [True]
+        return
     assert [list(i["fields"].values()) for i in items] == rows
     assert [i["record"] for i in items] == list(range(1, len(rows) + 1))
 

@@ -10,24 +10,34 @@ Live:    scrapy crawl breach_portal -a out=FOLDER [-a export_date=YYYY-MM-DD] [-
          FOLDER/breach_report[_part2]_<tab>_<export date>.csv. The export date is the injected
          `export_date` argument or BREACH_PORTAL_EXPORT_DATE setting, else today's date.
 
-Both modes hand the CSV bytes to the same `parse_export_body`. Any bad export stops the crawl with a
-logged error naming the file (CloseSpider), and the project's crawl command then exits non-zero.
+Both modes hand the CSV bytes to the same `parse_export_body`. Any bad export stops the crawl with one
+logged error line naming the file (CloseSpider, no traceback), and the project's crawl command then exits
+non-zero. In replay, every file name is checked before any file is read. An export without records (the
+header alone) gives one export item, so that it still reaches the raw files (docs/architecture.md).
 """
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlparse
-from typing import Any, AsyncIterator, Iterator, NoReturn
 
 import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
 from crawlers import jsf
-from crawlers.exports import (LISTS, ExportFormatError, ExportInfo, export_file_name, export_info_from_name,
-                              parse_export)
+from crawlers.exports import (
+    EXPORT_NAME_PATTERN,
+    LISTS,
+    ExportFormatError,
+    ExportInfo,
+    export_file_name,
+    export_info_from_name,
+    parse_export,
+)
 from crawlers.items import BreachPortalItem
 from crawlers.live import decide_for_folder, save_export
 
@@ -73,8 +83,12 @@ class BreachPortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         if self.export is not None:
-            for path in self._export_paths(self.export):
-                for item in self.parse_export_body(path.read_bytes(), export_info_from_name(path.name)):
+            for path, info in self._replayed_exports(self.export):
+                try:
+                    body = path.read_bytes()
+                except OSError as e:
+                    self._fail(f"{path}: cannot read the export: {e.strerror or e}")
+                for item in self.parse_export_body(body, info, path):
                     yield item
             return
         for list_ in self.lists:
@@ -89,18 +103,37 @@ class BreachPortalSpider(scrapy.Spider):
             self._fail(f"{export}: no *.csv exports found (not a file, or a folder without exports)")
         return paths
 
+    def _replayed_exports(self, export: Path) -> list[tuple[Path, ExportInfo]]:
+        """Every export to replay with what its name says, all names checked before any file is read: a file
+        whose name does not say list, tab and date (e.g. the portal's download name breach_report.csv) stops
+        the replay with one line naming it and the expected pattern."""
+        found = []
+        for path in self._export_paths(export):
+            try:
+                found.append((path, export_info_from_name(path.name)))
+            except ExportFormatError:
+                self._fail(f"{path}: file name: cannot tell list, tab and export date from {path.name!r}; expected "
+                           f"{EXPORT_NAME_PATTERN} (rename it, or add it with `kb import-export FILE --tab TAB "
+                           f"--date YYYY-MM[-DD] [--list part2]`)")
+        return found
+
     # --- the shared parse path -------------------------------------------------------------------------
 
-    def parse_export_body(self, body: bytes, info: ExportInfo) -> Iterator[BreachPortalItem]:
-        """One item per record of an export (replayed file or live answer); a bad export stops the crawl."""
+    def parse_export_body(self, body: bytes, info: ExportInfo, path: Path | None = None) -> Iterator[BreachPortalItem]:
+        """One item per record of an export (replayed file or live answer), or the export item of an export
+        without records; a bad export stops the crawl (the message names `path` when replaying a file)."""
         try:
             for record in parse_export(body, info):
                 yield BreachPortalItem(**record)
         except ExportFormatError as e:
-            self._fail(str(e))
+            message = str(e)
+            if path is not None and message.startswith(info.export_file):
+                message = str(path) + message[len(info.export_file):]
+            self._fail(message)
 
     def _fail(self, message: str) -> NoReturn:
-        self.logger.error(message)
+        """Log one line (no traceback) and close the spider; `scrapy crawl` then exits 1."""
+        self.logger.error(" ".join(message.split()))
         raise CloseSpider(reason="export_error")
 
     # --- live form flow --------------------------------------------------------------------------------

@@ -39,6 +39,11 @@ LOCATIONS = (
 PLACEHOLDER_COUNTS = (500, 501)
 FIELDS = ("name", "state", "covered_entity_type", "individuals_affected", "submission_date",
           "breach_type", "location", "business_associate_present", "web_description")
+# The 42 CFR Part 2 export has no covered entity type, and its yes/no column is "Qualified Service
+# Organization Present" (crawlers/exports.py PART2_COLUMNS), not "Business Associate Present".
+PART2_FIELDS = ("name", "state", "individuals_affected", "submission_date", "breach_type", "location",
+                "qualified_service_organization_present", "web_description")
+QSO_FIELD = "qualified_service_organization_present"
 LIST_PREFIX = {"hipaa": "", "part2": "p2-"}
 
 
@@ -134,7 +139,11 @@ def normalize_row(fields: dict[str, str | None], not_after: date) -> dict:
     submitted = field("submission_date", lambda raw: parse_submission_date(raw or "", not_after))
     types = field("breach_type", parse_multi, BREACH_TYPES)
     locations = field("location", parse_multi, LOCATIONS)
-    ba = field("business_associate_present", parse_yes_no)
+    # A row has the yes/no column of its list: business associate (HIPAA) or qualified service organization
+    # (Part 2); the other one is None. A row with neither is checked (and rejected) as a HIPAA row.
+    qso = field(QSO_FIELD, parse_yes_no) if QSO_FIELD in fields else None
+    ba = (field("business_associate_present", parse_yes_no)
+          if "business_associate_present" in fields or QSO_FIELD not in fields else None)
     if errors:
         raise RowRejected(errors)
     return {
@@ -150,7 +159,8 @@ def normalize_row(fields: dict[str, str | None], not_after: date) -> dict:
         "location": ", ".join(locations) or None,
         "breach_types": types,
         "locations": locations,
-        "business_associate_present": int(ba),
+        "business_associate_present": None if ba is None else int(ba),
+        "qualified_service_organization_present": None if qso is None else int(qso),
         "description": clean_description(fields.get("web_description")),
     }
 
