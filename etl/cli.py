@@ -100,6 +100,32 @@ def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> Non
     click.echo(f"saved fresh exports under {out}")
 
 
+@cli.command("import-export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--tab", required=True, type=click.Choice(["archive", "under_investigation"]),
+              help="The portal tab the export was taken from.")
+@click.option("--date", "export_date", required=True, metavar="YYYY-MM[-DD]", help="When the export was taken.")
+@click.option("--list", "list_", type=click.Choice(["hipaa", "part2"]), default="hipaa", show_default=True,
+              help="hipaa (breach_report.jsf) or part2 (the 42 CFR Part 2 list).")
+@click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False),
+              default=REPO_ROOT / "data" / "snapshot", show_default=True,
+              help="Snapshot folder; the export goes into its breach_portal/ folder.")
+def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_dir: Path) -> None:
+    """Check a downloaded export (e.g. breach_report.csv) and copy it into the snapshot under the name the
+    build reads (breach_report[_part2]_<tab>_<date>.csv), atomically, never overwriting another file."""
+    from etl.import_export import ImportExportError
+    from etl.import_export import import_export as import_file
+
+    try:
+        result = import_file(file, tab, export_date, list_, snapshot_dir)
+    except ImportExportError as e:
+        raise click.ClickException(str(e)) from e
+    newest = f", newest submission {result.newest_submission}" if result.newest_submission else ""
+    unreadable = f", {result.unreadable} unreadable (they will be in rejected_rows)" if result.unreadable else ""
+    verb = "imported" if result.created else "already there, unchanged:"
+    click.echo(f"{verb} {result.target} ({result.records} records{unreadable}{newest})")
+
+
 @cli.command()
 @click.argument("query", required=False)
 @click.option("--like", "like_id", metavar="ACTION_ID", help="Find cases like this enforcement action instead.")
