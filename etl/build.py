@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -43,6 +44,9 @@ REPLAYED_SOURCES = [
 ]
 
 
+SPIDER_ERROR = re.compile(r"^\S+ \S+ \[[\w.]+\] ERROR: (.*)$", re.M)
+
+
 def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
     """Run one spider in replay mode in a subprocess (Twisted's reactor cannot restart in-process)."""
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
@@ -50,6 +54,11 @@ def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
            "-s", f"RAW_DIR={raw_dir}", "-s", "LOG_LEVEL=WARNING"]
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0 or "Traceback" in result.stderr:
+        # The spider reports bad input as `[<spider>] ERROR: <path>: <reason>` lines: those alone are the
+        # message. Anything else (a crash) keeps the tail of the log, traceback included.
+        reasons = SPIDER_ERROR.findall(result.stderr)
+        if reasons and "Traceback" not in result.stderr:
+            raise BuildError("\n".join(reasons))
         raise BuildError(f"crawl replay of {export} with spider {spider!r} failed:\n{result.stderr[-4000:]}")
 
 

@@ -20,7 +20,8 @@ import sqlite_utils
 from etl.context import BuildContext, Echo
 
 COMPARED_FIELDS = ("entity_name", "state", "covered_entity_type", "individuals_affected", "breach_type",
-                   "location", "business_associate_present", "description")
+                   "location", "business_associate_present", "qualified_service_organization_present",
+                   "description")
 STATUS_FIELD = "status"
 
 

@@ -69,7 +69,8 @@ EXPORTS = [  # hand-written: one archive export and two under-investigation expo
 
 def obs(breach_id, export_id, status, **values):
     base = dict.fromkeys(("entity_name", "state", "covered_entity_type", "individuals_affected", "breach_type",
-                          "location", "business_associate_present", "description"))
+                          "location", "business_associate_present", "qualified_service_organization_present",
+                          "description"))
     base.update(entity_name=breach_id, individuals_affected=1000)
     return {"breach_id": breach_id, "export_id": export_id, "status": status, **base, **values}
 
