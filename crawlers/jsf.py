@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from parsel import Selector
+from parsel import Selector, SelectorList
+
+
+class Queryable(Protocol):
+    """A parsel Selector or a Scrapy response: anything with `.xpath()`."""
+
+    def xpath(self, query: str, **kwargs: Any) -> SelectorList: ...
 
 # javax.faces.ViewState (JSF 2) or jakarta.faces.ViewState (Faces 3+)
 VIEW_STATE = re.compile(r"(?:javax|jakarta)\.faces\.ViewState")
@@ -74,7 +81,7 @@ class PartialResponse:
     view_state: str
 
 
-def find_form(page: Selector, form_id: str) -> Selector:
+def find_form(page: Queryable, form_id: str) -> Selector:
     forms = page.xpath("//form[@id=$id]", id=form_id)
     if not forms:
         raise JsfError(f"no form with id {form_id!r} in the page")

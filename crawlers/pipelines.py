@@ -58,7 +58,8 @@ class RawJsonlPipeline:
             handle = tmp.open("wb")
             # ASCII-only JSON: non-ASCII is escaped, so U+2028 / U+0085 in a description cannot be taken
             # for a line break by a reader that splits with str.splitlines().
-            exporter = JsonLinesItemExporter(handle, encoding="utf-8", ensure_ascii=True)
+            # Scrapy annotates the exporter's file as BytesIO; any binary file object works (ignore that gap).
+            exporter = JsonLinesItemExporter(handle, encoding="utf-8", ensure_ascii=True)  # type: ignore[arg-type]
             exporter.start_exporting()
             self.files[target] = _OpenFile(target, tmp, handle, exporter)
         return self.files[target]

@@ -234,13 +234,13 @@ def _reject(result: ExportResult, export: Export, item: dict, errors: list[tuple
 
 def create_tables(db: sqlite_utils.Database) -> None:
     if "breaches_fts" in db.table_names():
-        db["breaches"].disable_fts()
+        db.table("breaches").disable_fts()
     for name in OWN_TABLES:
         db[name].drop(ignore=True)
-    db["exports"].create({"id": str, "file": str, "sha256": str, "list": str, "tab": str,
+    db.table("exports").create({"id": str, "file": str, "sha256": str, "list": str, "tab": str,
                           "export_date": str, "rows_read": int, "rows_loaded": int, "rows_rejected": int},
                          pk="id")
-    db["breaches"].create({
+    db.table("breaches").create({
         "id": str, "list": str, "entity_name": str, "entity_key": str, "state": str,
         "covered_entity_type": str, "individuals_affected": int, "individuals_placeholder": int,
         "submission_date": str, "year": int, "breach_type": str, "location": str, "breach_types": str,
@@ -248,7 +248,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
         "description": str, "status": str, "first_seen": str, "last_seen": str, "sector": str, "entity_id": str,
         "text_flag": str,
     }, pk="id", not_null={"list", "entity_name", "entity_key", "submission_date", "status"})
-    db["breach_observations"].create({
+    db.table("breach_observations").create({
         "breach_id": str, "export_id": str, "line": int, "record": int,
         **{f: (int if f in INT_FIELDS else str) for f in OBSERVED_FIELDS},
         **{f: str for f in TEXT_FIELDS},
@@ -256,13 +256,13 @@ def create_tables(db: sqlite_utils.Database) -> None:
         foreign_keys=[("breach_id", "breaches", "id"), ("export_id", "exports", "id")])
     for lookup, link, fk in (("breach_types", "breaches_breach_types", "breach_type_id"),
                              ("breach_locations", "breaches_breach_locations", "breach_location_id")):
-        db[lookup].create({"id": int, "name": str}, pk="id")
-        db[link].create({"breach_id": str, fk: int}, pk=("breach_id", fk),
+        db.table(lookup).create({"id": int, "name": str}, pk="id")
+        db.table(link).create({"breach_id": str, fk: int}, pk=("breach_id", fk),
                         foreign_keys=[("breach_id", "breaches", "id"), (fk, lookup, "id")])
     if "rejected_rows" not in db.table_names():
-        db["rejected_rows"].create({"id": int, "source": str, "file": str, "line": int, "field": str,
+        db.table("rejected_rows").create({"id": int, "source": str, "file": str, "line": int, "field": str,
                                     "reason": str, "raw": str}, pk="id")
-    db["rejected_rows"].delete_where("source = ?", [SOURCE])
+    db.table("rejected_rows").delete_where("source = ?", [SOURCE])
 
 
 def _breach_rows(observations: list[dict]) -> list[dict]:
@@ -291,25 +291,25 @@ def _write(db: sqlite_utils.Database, exports: list[Export], results: list[Expor
     create_tables(db)
     observations = []
     for export, result in zip(exports, results, strict=True):
-        db["exports"].insert({"id": export.id, "file": export.file, "sha256": export.sha256,
+        db.table("exports").insert({"id": export.id, "file": export.file, "sha256": export.sha256,
                               "list": export.list, "tab": export.tab, "export_date": export.export_date,
                               "rows_read": len(export.items), "rows_loaded": len(result.observations),
                               "rows_rejected": len(result.rejected)})
         observations += [dict(o, export_date=export.export_date) for o in result.observations]
-        db["rejected_rows"].insert_all(result.rejected)
+        db.table("rejected_rows").insert_all(result.rejected)
     breaches = _breach_rows(observations)
-    db["breaches"].insert_all(breaches)
-    db["breach_observations"].insert_all(
+    db.table("breaches").insert_all(breaches)
+    db.table("breach_observations").insert_all(
         {k: v for k, v in o.items() if k not in ("list", "export_date", "breach_types", "locations")}
         for o in observations)
     for lookup, link, fk, vocabulary, column in (
             ("breach_types", "breaches_breach_types", "breach_type_id", BREACH_TYPES, "breach_types"),
             ("breach_locations", "breaches_breach_locations", "breach_location_id", LOCATIONS, "locations")):
         ids = {name: i for i, name in enumerate(vocabulary, start=1)}
-        db[lookup].insert_all({"id": i, "name": name} for name, i in ids.items())
-        db[link].insert_all({"breach_id": b["id"], fk: ids[name]}
+        db.table(lookup).insert_all({"id": i, "name": name} for name, i in ids.items())
+        db.table(link).insert_all({"breach_id": b["id"], fk: ids[name]}
                             for b in breaches for name in json.loads(b[column]))
-    db["breaches"].enable_fts(["entity_name", "description"], tokenize="porter", create_triggers=False)
+    db.table("breaches").enable_fts(["entity_name", "description"], tokenize="porter", create_triggers=False)
     for table, columns in (("breaches", ["state"]), ("breaches", ["submission_date"]),
                            ("breaches", ["covered_entity_type"]), ("breaches", ["year"]),
                            ("breaches", ["entity_key"]), ("breaches", ["status"]),
@@ -317,7 +317,7 @@ def _write(db: sqlite_utils.Database, exports: list[Export], results: list[Expor
                            ("breaches_breach_types", ["breach_type_id"]),
                            ("breaches_breach_locations", ["breach_location_id"]),
                            ("rejected_rows", ["source", "file"])):
-        db[table].create_index(columns, if_not_exists=True)
+        db.table(table).create_index(columns, if_not_exists=True)
     return breaches
 
 
