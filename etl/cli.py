@@ -65,12 +65,13 @@ def serve(db_path: Path, port: int, host: str) -> None:
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=REPO_ROOT / "dist",
               show_default=True, help="Bundle folder (replaced as a whole).")
 def publish(db_path: Path, out: Path) -> None:
-    """Write a deployable site bundle: database, merged metadata, plugins, templates, static, run.sh."""
+    """Write a deployable site bundle: database, merged metadata, a wheel of the project (the site package
+    kb_site, with its templates and static files), requirements.txt, run.sh."""
     from etl.site import publish_bundle
 
     try:
         bundle = publish_bundle(db_path, out)
-    except ValueError as e:
+    except (ValueError, RuntimeError) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"published {bundle} (start it with {bundle / 'run.sh'} [PORT])")
 

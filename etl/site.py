@@ -1,4 +1,5 @@
-"""Publish with Datasette: merge the metadata fragments and assemble the `datasette serve` command."""
+"""Publish with Datasette: merge the metadata fragments, assemble the `datasette serve` command, and write
+the deployable bundle. The site itself is the kb_site package (a Datasette plugin registered by entry point)."""
 from __future__ import annotations
 
 import json
@@ -49,29 +50,21 @@ def write_metadata(out: Path) -> Path:
     return out
 
 
-def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0.1",
-                  site_dir: Path = DATASETTE_DIR) -> list[str]:
-    """The datasette command line: immutable database, plugins, templates, static files, CORS and limits.
+def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0.1") -> list[str]:
+    """The datasette command line: immutable database, metadata, CORS and limits. `kb serve` and the
+    published bundle's run script both use it, so they cannot drift apart.
 
-    `site_dir` holds plugins/, templates/ and static/ (the repository's datasette/ folder, or a
-    published bundle), so `kb serve` and the bundle's run script cannot drift apart."""
+    The site itself (pages, hooks, templates, static files) is the kb_site package, which Datasette loads
+    through its `datasette` entry point wherever the project is installed: no plugin or template folder
+    is passed."""
     cmd = ["datasette", "serve", "-i", str(db), "--host", host, "--port", str(port),
            "--metadata", str(metadata_path), "--cors"]
-    plugins = site_dir / "plugins"
-    templates = site_dir / "templates"
-    static = site_dir / "static"
-    if any(plugins.glob("*.py")):
-        cmd += ["--plugins-dir", str(plugins)]
-    if templates.exists():
-        cmd += ["--template-dir", str(templates)]
-    if static.exists():
-        cmd += ["--static", f"static:{static}"]
     for name, value in SETTINGS.items():
         cmd += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
 
 
-DATABASE_NAME = "kb"  # Datasette names a database after its file; templates and metadata say "kb"
+DATABASE_NAME = "kb"  # Datasette names a database after its file; the site (kb_site) and metadata say "kb"
 
 
 def check_database_name(db: Path) -> None:
@@ -82,7 +75,7 @@ def check_database_name(db: Path) -> None:
 
 
 def _pinned_requirements(pyproject: Path) -> list[str]:
-    """The project's pinned runtime dependencies: the plugins import the etl package (similar-case
+    """The project's pinned runtime dependencies: the site imports the etl package (similar-case
     search embeds the query), so a replica needs the same set as a build."""
     import tomllib
 
@@ -91,20 +84,53 @@ def _pinned_requirements(pyproject: Path) -> list[str]:
 
 RUN_SCRIPT = """#!/usr/bin/env bash
 # Serve this bundle read-only. Usage: ./run.sh [PORT] [HOST]   (defaults 8001, 0.0.0.0)
-# Install once: python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -r requirements.txt
+# Install once, in this folder (requirements.txt names the project's wheel, which registers the site with
+# Datasette): python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -r requirements.txt
 set -euo pipefail
 here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 cd "$here"
-export PYTHONPATH="$here${{PYTHONPATH:+:$PYTHONPATH}}"
 DATASETTE="${{DATASETTE:-$( [ -x .venv/bin/datasette ] && echo .venv/bin/datasette || echo datasette )}}"
 exec "$DATASETTE" {args}
 """
 
 
+# What a wheel of the project is built from (pyproject.toml's packages and its readme).
+WHEEL_SOURCES = ("pyproject.toml", "README.md", "etl", "crawlers", "kb_site")
+
+
+def build_wheel(out_dir: Path) -> Path:
+    """A wheel of the project (the etl, crawlers and kb_site packages, kb_site's templates and static files
+    and the `datasette` entry point that registers the site), built from a copy of the working tree so
+    that the build leaves nothing behind in it. Built with the running environment's setuptools, offline."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kb-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in WHEEL_SOURCES:
+            path = REPO_ROOT / name
+            if path.is_dir():
+                shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(path, src / name)
+        wheels = Path(tmp) / "wheels"
+        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                                 "--no-build-isolation", "--wheel-dir", str(wheels), str(src)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"building the wheel failed:\n{result.stdout}{result.stderr}")
+        (wheel,) = wheels.glob("*.whl")
+        return Path(shutil.copy2(wheel, out_dir / wheel.name))
+
+
 def publish_bundle(db: Path, out: Path) -> Path:
-    """Copy everything one stateless replica needs into `out`: the immutable database, merged
-    metadata, plugins, templates, static files, the etl package the plugins import, pinned
-    requirements and a run script. `out` is replaced as a whole."""
+    """Write everything one stateless replica needs into `out`: the immutable database, merged
+    metadata, a wheel of the project (the site package kb_site and the etl package it imports), pinned
+    requirements naming that wheel, and a run script. `out` is replaced as a whole."""
     import shlex
     import shutil
 
@@ -116,16 +142,11 @@ def publish_bundle(db: Path, out: Path) -> Path:
     tmp.mkdir(parents=True)
     shutil.copy2(db, tmp / f"{DATABASE_NAME}.db")
     write_metadata(tmp / "metadata.json")
-    for part in ("plugins", "templates", "static"):
-        if (DATASETTE_DIR / part).exists():
-            shutil.copytree(DATASETTE_DIR / part, tmp / part,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(REPO_ROOT / "etl", tmp / "etl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    requirements = _pinned_requirements(REPO_ROOT / "pyproject.toml")
+    wheel = build_wheel(tmp)
+    requirements = [*_pinned_requirements(REPO_ROOT / "pyproject.toml"), f"./{wheel.name}"]
     (tmp / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    cmd = serve_command(Path(f"{DATABASE_NAME}.db"), 0, Path("metadata.json"), host="0.0.0.0",
-                        site_dir=tmp)
-    args = " ".join(shlex.quote(a.replace(str(tmp) + "/", "")) for a in cmd[1:])
+    cmd = serve_command(Path(f"{DATABASE_NAME}.db"), 0, Path("metadata.json"), host="0.0.0.0")
+    args = " ".join(shlex.quote(a) for a in cmd[1:])
     args = args.replace("--port 0", '--port "${1:-8001}"').replace("--host 0.0.0.0", '--host "${2:-0.0.0.0}"')
     run = tmp / "run.sh"
     run.write_text(RUN_SCRIPT.format(args=args))

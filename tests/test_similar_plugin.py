@@ -1,12 +1,12 @@
-"""datasette/plugins/similar.py over HTTP: /-/similar, /-/similar.json, bad input, escaping, and the
+"""kb_site/similar.py over HTTP: /-/similar, /-/similar.json, bad input, escaping, and the
 "Similar cases" block of enforcement action pages.
 
 Most tests run a real Datasette on the hand-written mini corpus (tests/similar_corpus.py) with only this
-area's plugin and templates (the site's other plugins expect the full database); the last ones use the
-`datasette_url` fixture, `kb serve` on the pipeline-built database."""
+area's hooks and templates (the rest of the site expects the full database, so the installed kb_site
+plugin is unregistered and a small test plugin registers the similar-case route and row-page block); the
+last ones use the `datasette_url` fixture, `kb serve` on the pipeline-built database."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +14,14 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-
-from etl import embed, similar
 from servers import free_port, wait_for_server
 from similar_corpus import build_mini_kb
 
+from etl import embed, similar
+from kb_site import similar as similar_site
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO_ROOT / "kb_site" / "templates"
 ALPHA = "2020-01-15-alpha-regional-hospital"
 KAPPA = "2021-10-10-kappa-orthopedics"
 SCRIPT_BREACH = "2021-01-01-script-test-fl"
@@ -36,25 +38,48 @@ def mini_url(tmp_path_factory):
     plugins, templates = root / "plugins", root / "templates"
     plugins.mkdir()
     templates.mkdir()
-    (plugins / "similar.py").symlink_to(REPO_ROOT / "datasette" / "plugins" / "similar.py")
+    # Hand-written test plugin: the similar-case part of kb_site.hooks, alone.
+    (plugins / "similar_only.py").write_text(SIMILAR_ONLY_PLUGIN)
     for name in ("similar.html", "_similar_cases.html"):
-        (templates / name).symlink_to(REPO_ROOT / "datasette" / "templates" / name)
+        (templates / name).symlink_to(TEMPLATES / name)
     # Hand-written test template: the site's own action page needs the site plugin and the full database,
     # so the mini site shows Datasette's row page plus this area's block, as any action template includes it.
     (templates / "row-kb-enforcement_actions.html").write_text(
         '{% extends "row.html" %}{% block content %}{{ super() }}{% include "_similar_cases.html" %}{% endblock %}')
     port = free_port()
-    datasette = str(Path(sys.executable).parent / "datasette")
     log = root / "datasette.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([datasette, "serve", "-i", str(root / "kb.db"), "--port", str(port),
-                                 "--plugins-dir", str(plugins), "--template-dir", str(templates)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                                env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)))
+        proc = subprocess.Popen([sys.executable, "-c", WITHOUT_KB_SITE, "serve", "-i", str(root / "kb.db"),
+                                 "--port", str(port), "--plugins-dir", str(plugins), "--template-dir", str(templates)],
+                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
     url = wait_for_server(proc, f"http://127.0.0.1:{port}", log, timeout=60)
     yield url
     proc.terminate()
     proc.wait(timeout=10)
+
+
+# `datasette` with the installed kb_site plugin (entry point) unregistered before the app is built.
+WITHOUT_KB_SITE = ("from datasette.plugins import pm; pm.unregister(name='kb_site'); "
+                   "from datasette.cli import cli; cli()")
+
+SIMILAR_ONLY_PLUGIN = '''
+from datasette import hookimpl
+from datasette.utils import urlsafe_components
+
+from kb_site import similar
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/-/similar(?P<format>\\.json)?$", similar.similar_view)]
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, request, datasette):
+    if view_name != "row" or table != "enforcement_actions" or request is None:
+        return {}
+    return similar.row_page_vars(datasette, database, urlsafe_components(request.url_vars["pks"])[0])
+'''
 
 
 def get(url: str, path: str, **params) -> httpx.Response:
@@ -161,16 +186,12 @@ def test_row_page_shows_similar_cases(mini_url):
 
 
 def test_searcher_is_loaded_once(tmp_path):
-    import importlib.util
     import sqlite3
 
-    spec = importlib.util.spec_from_file_location("similar_plugin", REPO_ROOT / "datasette/plugins/similar.py")
-    plugin = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plugin)
     db = build_mini_kb(tmp_path / "kb.db")
     embed.stage(SimpleNamespace(db=db, cache_dir=tmp_path / "cache", echo=lambda _: None, counts={}))
     conn = sqlite3.connect(tmp_path / "kb.db")
-    assert plugin._searcher("kb", conn) is plugin._searcher("kb", conn)
+    assert similar_site._searcher("kb", conn) is similar_site._searcher("kb", conn)
     conn.close()
 
 

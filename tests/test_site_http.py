@@ -3,6 +3,7 @@ pipeline built from the snapshot. Every canned query, feed and API example found
 is requested; figures on the pages are checked against SQL on the same database."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -10,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+import zipfile
 from html import unescape
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -19,6 +21,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from etl.site import SETTINGS, merged_metadata, publish_bundle, serve_command
+from kb_site.feeds import FEED_PAGE_SIZE
 from servers import free_port, wait_for_server
 from site_helpers import HOSTILE_ACTION_ID, HOSTILE_BREACH_ID, IMG, JS_URL, SCRIPT, hostile_site
 
@@ -62,6 +65,7 @@ def test_serve_command_is_read_only_with_cors_and_limits(tmp_path: Path) -> None
     cmd = serve_command(tmp_path / "kb.db", 8001, tmp_path / "metadata.json")
     assert cmd[:3] == ["datasette", "serve", "-i"], "the database must be served immutable"
     assert "--cors" in cmd
+    assert not {"--plugins-dir", "--template-dir", "--static"} & set(cmd), "the kb_site entry point brings the site"
     settings = dict(zip(cmd[cmd.index("--setting") + 1::3], cmd[cmd.index("--setting") + 2::3]))
     assert settings["sql_time_limit_ms"] == str(SETTINGS["sql_time_limit_ms"])
     assert settings["max_returned_rows"] == str(SETTINGS["max_returned_rows"])
@@ -132,7 +136,11 @@ def test_feed_is_valid_atom_filterable_by_state_and_entity_type(datasette_url: s
     assert {r["state"] for r in rows} == {state}
     assert {r.get("entity_type") or r.get("covered_entity_type") for r in rows} == {entity_type}
     atom = get(f"{datasette_url}/kb/{feed}.atom?" + urlencode({"state": state, "entity_type": entity_type}))
-    assert sorted(e.find(f"{ATOM}id").text for e in _entries(atom.text)) == sorted(r["atom_id"] for r in rows)
+    # A paged feed's query returns one row more than a page: that row only says a next page exists.
+    paged = "feed_key" in rows[0] and len(rows) > FEED_PAGE_SIZE
+    shown = rows[:FEED_PAGE_SIZE] if paged else rows
+    assert sorted(e.find(f"{ATOM}id").text for e in _entries(atom.text)) == sorted(r["atom_id"] for r in shown)
+    assert ('rel="next"' in atom.text) == paged
 
 
 @pytest.mark.parametrize("feed", ["feed_new_actions", "feed_breach_reports"])
@@ -362,22 +370,45 @@ def test_hostile_feeds_and_case_cards(hostile_site: str) -> None:
 
 def test_publish_bundle_serves_the_site(built: dict, tmp_path: Path) -> None:
     bundle = publish_bundle(built["db"], tmp_path / "dist")
-    for part in ("kb.db", "metadata.json", "plugins/site.py", "templates/index.html", "static/site.css",
-                 "etl/site.py", "requirements.txt", "run.sh"):
+    for part in ("kb.db", "metadata.json", "requirements.txt", "run.sh"):
         assert (bundle / part).exists(), part
+    assert not (bundle / "plugins").exists() and not (bundle / "etl").exists(), "the site comes as a wheel"
+    (wheel,) = bundle.glob("*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
+    for part in ("kb_site/hooks.py", "kb_site/templates/index.html", "kb_site/static/site.css", "etl/similar.py"):
+        assert part in names, part
+    assert "[datasette]\nkb_site = kb_site" in entry_points
     assert (bundle / "kb.db").read_bytes() == built["db"].read_bytes()
-    assert "datasette==" in (bundle / "requirements.txt").read_text()
+    requirements = (bundle / "requirements.txt").read_text().splitlines()
+    assert any(r.startswith("datasette==") for r in requirements) and f"./{wheel.name}" in requirements
     run = (bundle / "run.sh").read_text()
     assert "--cors" in run and "-i kb.db" in run and str(REPO_ROOT) not in run, "paths are bundle-relative"
+    assert "--plugins-dir" not in run and "--template-dir" not in run, "the entry point loads the site"
+    # The wheel installed (without its dependencies: this environment has them) ahead of the project's
+    # editable install, so the bundle's server runs the site from the wheel.
+    site = tmp_path / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True)
+    env = dict(os.environ, DATASETTE=str(Path(sys.executable).parent / "datasette"), PYTHONPATH=str(site))
+    listed = subprocess.run([sys.executable, "-c", "import json; from datasette.plugins import get_plugins; "
+                             "print(json.dumps(get_plugins()))"], env=env, capture_output=True, text=True, check=True,
+                            cwd=tmp_path)  # not the repository: `python -c` imports from its working directory
+    (plugin,) = [p for p in json.loads(listed.stdout) if p["templates_path"]]
+    assert plugin["templates_path"] == str(site / "kb_site" / "templates")
+    assert plugin["static_path"] == str(site / "kb_site" / "static")
     port = free_port()
-    env = dict(os.environ, DATASETTE=str(Path(sys.executable).parent / "datasette"))
     log = tmp_path / "bundle.log"
     with log.open("wb") as out:
         proc = subprocess.Popen([str(bundle / "run.sh"), str(port), "127.0.0.1"], cwd=tmp_path, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
         url = wait_for_server(proc, f"http://127.0.0.1:{port}", log)
-        assert 'id="count-actions"' in get(url + "/").text
+        home = get(url + "/").text
+        assert 'id="count-actions"' in home
+        css = re.search(r'<link rel="stylesheet" href="(/-/static-plugins/[^"]+/site\.css)"', home).group(1)
+        assert get(url + css).status_code == 200
         assert get(url + "/-/provision/164.308").status_code == 200
         assert get(url + "/kb/feed_new_actions.atom").status_code == 200
     finally:

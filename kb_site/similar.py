@@ -1,10 +1,10 @@
-"""Similar-case search in Datasette.
+"""Similar-case search on the site.
 
 - `/-/similar` (HTML) and `/-/similar.json`: `?q=<free text>` or `?like=<action id>`, with `k` (1..100,
   default 10), `kind` (actions|breaches|all) and `ranker` (hybrid|vector|bm25, for q). Bad input is
   HTTP 400 with a JSON error `{"ok": false, "error": ...}` (HTML: the error in the page).
 - Row pages of `enforcement_actions` get `similar_cases` (from the precomputed `similar_actions` table, no
-  model) for datasette/templates/_similar_cases.html.
+  model) for kb_site/templates/_similar_cases.html (`row_page_vars`).
 
 The vectors and the model are loaded once per server process, lazily on the first search and under a
 lock; a search runs on Datasette's own read connection (`execute_fn`, a worker thread), so the event
@@ -17,11 +17,10 @@ import re
 import threading
 from urllib.parse import urlencode
 
-from datasette import hookimpl
-from datasette.utils import tilde_encode, urlsafe_components
+from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
-from etl.similar import KINDS, MAX_QUERY_CHARS, RANKERS, SearchError, Searcher, open_searcher
+from etl.similar import KINDS, MAX_QUERY_CHARS, RANKERS, Searcher, SearchError, open_searcher
 
 _lock = threading.Lock()
 _searchers: dict[str, Searcher] = {}
@@ -126,30 +125,18 @@ async def similar_view(datasette, request):
         "similar.html", {"params": params, "results": results, "error": None, "source": source}, request=request))
 
 
-@hookimpl
-def register_routes():
-    return [(r"^/-/similar(?P<format>\.json)?$", similar_view)]
-
-
-@hookimpl
-def extra_template_vars(view_name, database, table, request, datasette):
-    if view_name != "row" or table != "enforcement_actions" or request is None:
-        return {}
-
-    async def similar_cases():
-        db = datasette.get_database(database)
-        if not await db.table_exists("similar_actions"):
-            return {"similar_cases": None}
-        action_id = urlsafe_components(request.url_vars["pks"])[0]
-        rows = await db.execute(
-            """select s.rank, s.similar_id, s.score, s.shared_provisions, a.entity, a.announced, a.amount_usd
-               from similar_actions s join enforcement_actions a on a.id = s.similar_id
-               where s.action_id = ? order by s.rank""", [action_id])
-        cases = [{"id": r["similar_id"], "entity": r["entity"], "date": r["announced"], "amount": r["amount_usd"],
-                  "score": r["score"], "shared_provisions": json.loads(r["shared_provisions"] or "[]"),
-                  "url": datasette.urls.row(database, "enforcement_actions", tilde_encode(r["similar_id"]))}
-                 for r in rows.rows]
-        more = datasette.urls.path("/-/similar") + "?" + urlencode({"like": action_id})
-        return {"similar_cases": cases, "similar_more_url": more}
-
-    return similar_cases
+async def row_page_vars(datasette, database: str, action_id: str) -> dict:
+    """`similar_cases` (and the link to search for more) for an enforcement action's row page."""
+    db = datasette.get_database(database)
+    if not await db.table_exists("similar_actions"):
+        return {"similar_cases": None}
+    rows = await db.execute(
+        """select s.rank, s.similar_id, s.score, s.shared_provisions, a.entity, a.announced, a.amount_usd
+           from similar_actions s join enforcement_actions a on a.id = s.similar_id
+           where s.action_id = ? order by s.rank""", [action_id])
+    cases = [{"id": r["similar_id"], "entity": r["entity"], "date": r["announced"], "amount": r["amount_usd"],
+              "score": r["score"], "shared_provisions": json.loads(r["shared_provisions"] or "[]"),
+              "url": datasette.urls.row(database, "enforcement_actions", tilde_encode(r["similar_id"]))}
+             for r in rows.rows]
+    more = datasette.urls.path("/-/similar") + "?" + urlencode({"like": action_id})
+    return {"similar_cases": cases, "similar_more_url": more}

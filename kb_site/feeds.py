@@ -1,0 +1,61 @@
+"""Atom feeds: datasette-atom's renderer, wrapped. datasette-atom 0.9 has two problems for feed readers:
+
+- an empty result (a feed filtered to a state with no new actions) is a 500 (max() of no rows): it must be
+  a valid, empty feed;
+- it cannot page. A feed query that returns a `feed_key` column and `limit FEED_PAGE_SIZE + 1` is paged:
+  the extra row only says that a next page exists, and the feed gets a rel="next" link whose `before`
+  parameter is the last shown row's key (RFC 5005 paged feeds).
+
+`atom_renderer()` is registered (kb_site.hooks, `trylast`) for the `.atom` extension after datasette-atom's
+own registration, so it replaces it; it calls datasette-atom for the feed itself.
+docs/upstream/datasette-atom.md describes the patch offered upstream.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode
+
+import datasette_atom
+from datasette.utils.asgi import Response
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+FEED_PAGE_SIZE = 100
+
+
+def render_atom_paged(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+    if not rows:
+        return _empty_feed(datasette, request, database, query_name)
+    paged = "feed_key" in columns and len(rows) > FEED_PAGE_SIZE
+    shown = list(rows[:FEED_PAGE_SIZE]) if paged else list(rows)
+    response = datasette_atom.render_atom(datasette, request, sql, columns, shown, database, table, query_name,
+                                          view_name, data)
+    if not paged:
+        return response
+    root = etree.fromstring(response.body)
+    next_url = _with_param(request, "before", str(shown[-1]["feed_key"]))
+    link = etree.Element("{http://www.w3.org/2005/Atom}link", href=next_url, rel="next")
+    self_link = root.find("{http://www.w3.org/2005/Atom}link")
+    (self_link.addnext(link) if self_link is not None else root.insert(0, link))
+    return Response(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True),
+                    content_type="application/xml; charset=utf-8", status=200)
+
+
+def _with_param(request, name: str, value: str) -> str:
+    args = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != name]
+    return request.url.split("?", 1)[0] + "?" + urlencode(args + [(name, value)])
+
+
+def _empty_feed(datasette, request, database, query_name):
+    fg = FeedGenerator()
+    fg.id(request.url)
+    fg.link(href=request.url, rel="self")
+    fg.title((datasette.metadata("queries", database=database) or {}).get(query_name, {}).get("title")
+             or query_name or "feed")
+    fg.updated(datetime.now(UTC))
+    return Response(fg.atom_str(pretty=True), content_type="application/xml; charset=utf-8", status=200)
+
+
+def atom_renderer() -> dict:
+    """The output renderer of the `.atom` extension (same extension and `can_render` as datasette-atom's)."""
+    return {"extension": "atom", "render": render_atom_paged, "can_render": datasette_atom.can_render_atom}

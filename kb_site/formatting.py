@@ -1,0 +1,83 @@
+"""Formatting and links: dollar amounts, counts, safe external addresses, eCFR addresses, and the site's
+own paths (built with `datasette.urls`, so they follow Datasette's `base_url` setting).
+
+Everything read from the sources is data: it reaches HTML only through Jinja autoescaping or
+`markupsafe.escape`, and only http(s) addresses ever become links.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from datasette.utils import tilde_encode
+
+from etl.site import DATABASE_NAME as DATABASE  # "kb": Datasette names the database after its file
+
+ECFR_SECTION = "https://www.ecfr.gov/current/title-45/section-{section}"
+ACTION_TYPE_LABELS = {"resolution_agreement": "Resolution agreement", "civil_money_penalty": "Civil money penalty",
+                      "other": "Other action"}
+ENTITY_TYPE_LABELS = {"healthcare_provider": "Health care provider", "health_plan": "Health plan",
+                      "business_associate": "Business associate", "clearinghouse": "Health care clearinghouse"}
+
+
+def usd(value: Any) -> str:
+    """'$1,250,000', or '' for no amount."""
+    if value is None or value == "":
+        return ""
+    return f"${float(value):,.0f}"
+
+
+def number(value: Any) -> str:
+    return "" if value is None else f"{int(value):,}"
+
+
+def safe_url(url: Any) -> str | None:
+    """The address if it is an http(s) URL, else None: a source's `javascript:` link never becomes a link."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("http", "https") and parts.netloc and not re.search(r"\s", url):
+        return url
+    return None
+
+
+def ecfr_url(provision_id: str) -> str:
+    """eCFR address of a 45 CFR provision, with the paragraph anchor eCFR uses (#p-164.308(a)(1))."""
+    section = provision_id.split("(", 1)[0]
+    url = ECFR_SECTION.format(section=quote(section))
+    return url + (f"#p-{quote(provision_id, safe='.()')}" if "(" in provision_id else "")
+
+
+def year_of(date: str | None) -> str | None:
+    return date[:4] if date and re.match(r"\d{4}", date) else None
+
+
+# ------------------------------------------------------------------ the site's own paths
+# `urls` is `datasette.urls`. Row ids are tilde-encoded as Datasette encodes them (the project's ids are
+# slugs, which encoding leaves as they are).
+
+def row_path(urls, table: str, row_id: str) -> str:
+    return urls.row(DATABASE, table, tilde_encode(str(row_id)))
+
+
+def action_path(urls, action_id: str) -> str:
+    return row_path(urls, "enforcement_actions", action_id)
+
+
+def breach_path(urls, breach_id: str) -> str:
+    return row_path(urls, "breaches", breach_id)
+
+
+def entity_path(urls, entity_id: str) -> str:
+    return row_path(urls, "entities", entity_id)
+
+
+def provision_path(urls, provision_id: str) -> str:
+    return urls.path("/-/provision/" + quote(provision_id, safe=".()"))
+
+
+def case_card_path(urls, action_id: str, fmt: str) -> str:
+    return urls.path(f"/-/case-card/{quote(action_id, safe='')}.{fmt}")
+

@@ -1,0 +1,85 @@
+"""Every Datasette plugin hook of the site, in one module. Each one only says what the site adds and
+delegates: pages to kb_site.views and kb_site.similar, figures to kb_site.queries, the Atom feeds to
+kb_site.feeds, formatting and links to kb_site.formatting.
+
+Datasette loads this through the `datasette` entry point of pyproject.toml (the package kb_site, whose
+__init__ re-exports these functions), and serves kb_site/templates/ and kb_site/static/ with it.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+
+from datasette import hookimpl
+from datasette.utils import urlsafe_components
+from markupsafe import Markup
+
+from kb_site import feeds, queries, similar, views
+from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/provision/(?P<provision_id>[^/]+)$", views.provision_page),
+        (r"^/-/provisions$", views.provisions_page),
+        (r"^/-/case-card/(?P<action_id>[^/]+)\.(?P<fmt>md|txt)$", views.case_card_view),
+        (r"^/-/api$", views.api_page),
+        (r"^/-/investigations$", views.investigations_page),
+        (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
+    ]
+
+
+@hookimpl(trylast=True)
+def register_output_renderer():
+    """`.atom`: called after datasette-atom's own registration, so this wrapper replaces it."""
+    return feeds.atom_renderer()
+
+
+@functools.cache
+def _static_name() -> str:
+    """The name Datasette serves kb_site/static/ under (/-/static-plugins/<name>/): the distribution's name
+    for a plugin installed with an entry point."""
+    from datasette.plugins import get_plugins
+
+    static = str(importlib.resources.files("kb_site") / "static")
+    return next(p["name"] for p in get_plugins() if p["static_path"] == static)
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    return [datasette.urls.static_plugins(_static_name(), "site.css")]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    async def inner():
+        values = {"usd": usd, "number": number, "kb_database": DATABASE}
+        if template == "index.html":
+            values["kb"] = await queries.home_figures(datasette)
+            values["coverage"] = await queries.coverage_rows(datasette)
+        if view_name == "row" and request is not None:
+            pk = urlsafe_components(request.url_vars["pks"])[0]
+            if database == DATABASE and table == "enforcement_actions":
+                values["case"] = await queries.case_brief(datasette, pk)
+            if database == DATABASE and table == "breaches":
+                values["report"] = await queries.breach_history(datasette, pk)
+            if table == "enforcement_actions":
+                values.update(await similar.row_page_vars(datasette, database, pk))
+        return values
+    return inner
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    """Dollar amounts (columns named `amount_usd` / `*_usd`) as $1,234,567; provision ids and entity ids as
+    links (entity_id is filled after its tables are loaded, so it carries no declared foreign key)."""
+    if database != DATABASE or value is None or isinstance(value, bytes):
+        return None
+    if (column == "amount_usd" or column.endswith("_usd")) and isinstance(value, (int, float)):
+        return Markup('<span class="usd">{}</span>').format(usd(value))
+    if column in ("provision_id",) or (table == "provisions" and column == "id"):
+        return Markup('<a href="{}">{}</a>').format(provision_path(datasette.urls, str(value)), value)
+    if column == "entity_id" and table != "entities":
+        return Markup('<a href="{}">{}</a>').format(entity_path(datasette.urls, str(value)), value)
+    return None
