@@ -15,7 +15,7 @@ from bench.common import percentile, save, served
 
 ENDPOINTS = {
     "table_json": "/kb/breaches.json?_size=50&state=CA",
-    "canned_query": "/kb/actions_largest_overall.json",  # a canned query of datasette/metadata/actions.yml
+    "canned_query": "/kb/actions_largest_overall.json",  # a canned query of kb_site/metadata/actions.yml
     "full_text": "/kb/breaches.json?_search=ransomware&_size=20",
     "similar": "/-/similar.json?q=ransomware+encrypted+our+EHR+no+risk+analysis&k=10",
 }

@@ -9,7 +9,8 @@ import yaml
 
 from etl.context import REPO_ROOT
 
-DATASETTE_DIR = REPO_ROOT / "datasette"
+# The site package keeps its metadata fragments beside its templates (kb_site/metadata/*.yml).
+METADATA_DIR = REPO_ROOT / "kb_site" / "metadata"
 
 # Read-only serving limits (see README "Reliability").
 SETTINGS = {
@@ -34,7 +35,7 @@ def _deep_merge(into: dict, other: dict, origin: str) -> None:
             into[key] = value
 
 
-def merged_metadata(fragments_dir: Path = DATASETTE_DIR / "metadata") -> dict:
+def merged_metadata(fragments_dir: Path = METADATA_DIR) -> dict:
     """One metadata document from every `*.yml` fragment (base.yml first), so that each area
     describes its own tables without a hand-kept list."""
     files = sorted(fragments_dir.glob("*.yml"), key=lambda p: (p.name != "base.yml", p.name))

@@ -65,7 +65,7 @@ def stacked_bar_chart(categories: list[str], series: dict[str, dict[str, float]]
     label_every = max(1, round(len(categories) / 12))
     for i, category in enumerate(categories):
         x = left + i * step + (step - bar_w) / 2
-        y_base = top + plot_h
+        y_base: float = top + plot_h
         if href:
             out.append(f'<a href="{escape(href.format(label=quote(str(category))))}">')
         for j, (name, values) in enumerate(series.items()):

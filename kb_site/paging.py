@@ -57,7 +57,7 @@ def apply() -> bool:
                       "See docs/upstream/datasette-sort-tiebreaker.md.", RuntimeWarning, stacklevel=2)
         return False
     # Compiled as if in Datasette's own file, at its own line, so that tracebacks point there.
-    code = compile("\n" * (first_line - 1) + textwrap.dedent(source), inspect.getsourcefile(original), "exec")
+    code = compile("\n" * (first_line - 1) + textwrap.dedent(source), inspect.getsourcefile(original) or "<datasette>", "exec")
     namespace: dict = {}
     exec(code, _table.__dict__, namespace)  # noqa: S102 - Datasette's own source, two lines changed
     patched = namespace[original.__name__]

@@ -42,6 +42,14 @@ async def _one(datasette, sql: str, params: Iterable | dict = ()) -> dict | None
     return rows[0] if rows else None
 
 
+async def _single(datasette, sql: str, params: Iterable | dict = ()) -> dict:
+    """The one row of an aggregate query (which always returns exactly one)."""
+    rows = await _rows(datasette, sql, params)
+    if len(rows) != 1:
+        raise ValueError(f"expected one row, got {len(rows)}: {sql}")
+    return rows[0]
+
+
 def _years(rows: list[dict], key: str = "year") -> list[str]:
     """Every year from the first to the last, so gaps show as empty bars."""
     years = sorted(int(r[key]) for r in rows if r[key] is not None)
@@ -78,7 +86,7 @@ async def _home_figures(datasette) -> dict:
     exports = await _rows(datasette, """
         select list, tab, max(export_date) as last_export, count(*) as exports, sum(rows_read) as rows_read
         from exports group by list, tab order by list, tab""")
-    counts = {t: (await _one(datasette, f"select count(*) as n from [{t}]"))["n"]
+    counts = {t: (await _single(datasette, f"select count(*) as n from [{t}]"))["n"]
               for t in ("entities", "provisions", "action_documents", "breach_action_links")}
     per_year = await _rows(datasette, """
         select substr(announced, 1, 4) as year, count(*) as actions, coalesce(sum(amount_usd), 0) as dollars
@@ -191,7 +199,8 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
     span = [str(y) for y in range(int(min(per_year)), int(max(per_year)) + 1)] if per_year else []
     children = [_provision_link(datasette.urls, p, len(actions[pid])) for pid, p in provisions.items()
                 if p.get("parent") == provision_id]
-    parents, node = [], provision.get("parent")
+    parents: list[dict] = []
+    node = provision.get("parent")
     while node and node in provisions and len(parents) < 10:
         parents.insert(0, _provision_link(datasette.urls, provisions[node], len(actions[node])))
         node = provisions[node].get("parent")
@@ -206,7 +215,7 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
     }
 
 
-def _is_below(provisions: dict[str, dict], pid: str, ancestor: str) -> bool:
+def _is_below(provisions: dict[str, dict], pid: str | None, ancestor: str) -> bool:
     """pid is ancestor or lies under it in the parent chain."""
     seen: set[str] = set()
     while pid and pid not in seen:
@@ -282,8 +291,8 @@ async def case_brief(datasette, action_id: str) -> dict | None:
     return {
         "action": action, "path": action_path(urls, action_id), "entity": entity, "cap": plan,
         "entity_path": entity_path(urls, entity["id"]) if entity else None,
-        "action_type": ACTION_TYPE_LABELS.get(action.get("action_type"), action.get("action_type")),
-        "entity_type": ENTITY_TYPE_LABELS.get(action.get("entity_type"), action.get("entity_type")),
+        "action_type": ACTION_TYPE_LABELS.get(action.get("action_type") or "", action.get("action_type")),
+        "entity_type": ENTITY_TYPE_LABELS.get(action.get("entity_type") or "", action.get("entity_type")),
         "amount": usd(action.get("amount_usd")),
         "incident": _json_list(action.get("incident")),
         "provisions": [_cited_provision(urls, p) for p in cited],
@@ -333,13 +342,15 @@ def shown_fields(observations: list[dict]) -> list[str]:
 def history_rows(observations: list[dict], fields: list[str]) -> list[dict]:
     """One row per export that listed the report (oldest first), each value with `changed` set where it
     differs from the export before."""
-    rows, previous = [], None
+    rows: list[dict] = []
+    previous: dict | None = None
     for obs in observations:
         cells = []
         for field in fields:
-            changed = previous is not None and previous[field] != obs[field]
+            before = previous[field] if previous is not None else obs[field]
+            changed = before != obs[field]
             cells.append({"field": field, "text": _shown(field, obs[field]), "changed": changed,
-                          "before": _shown(field, previous[field]) if changed else None})
+                          "before": _shown(field, before) if changed else None})
         rows.append({"export_id": obs["export_id"], "export_date": obs["export_date"], "tab": obs["tab"],
                      "line": obs["line"], "cells": cells, "revised": any(c["changed"] for c in cells)})
         previous = obs

@@ -127,7 +127,7 @@ PSYCHOTHERAPY_OR_PART2 = re.compile(r"psychotherapy note|part 2|substance[ -]use
 
 
 def _canned_sql(name: str) -> str:
-    metadata = yaml.safe_load((REPO_ROOT / "datasette" / "metadata" / "actions.yml").read_text())
+    metadata = yaml.safe_load((REPO_ROOT / "kb_site" / "metadata" / "actions.yml").read_text())
     return metadata["databases"]["kb"]["queries"][name]["sql"]
 
 
