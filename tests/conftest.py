@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-
 from servers import start_kb_serve
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

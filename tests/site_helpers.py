@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-
 from servers import start_kb_serve
-
 
 # Hand-written hostile fixture values (not from the sources): text a source could carry that must stay
 # inert on every page. Each sets a global when it runs, so a browser test can tell that it did not.

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import REPO_ROOT
 from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
-
-from conftest import REPO_ROOT
 
 # Shapes of credentials that must never be committed (each also matched case-sensitively by its issuer).
 SECRET_PATTERNS = {

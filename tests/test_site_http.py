@@ -18,12 +18,12 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-
 from conftest import REPO_ROOT
-from etl.site import SETTINGS, merged_metadata, publish_bundle, serve_command
-from kb_site.feeds import FEED_PAGE_SIZE
 from servers import free_port, wait_for_server
 from site_helpers import HOSTILE_ACTION_ID, HOSTILE_BREACH_ID, IMG, JS_URL, SCRIPT, hostile_site
+
+from etl.site import SETTINGS, merged_metadata, publish_bundle, serve_command
+from kb_site.feeds import FEED_PAGE_SIZE
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 PLUGIN = "kb-site"
@@ -66,7 +66,7 @@ def test_serve_command_is_read_only_with_cors_and_limits(tmp_path: Path) -> None
     assert cmd[:3] == ["datasette", "serve", "-i"], "the database must be served immutable"
     assert "--cors" in cmd
     assert not {"--plugins-dir", "--template-dir", "--static"} & set(cmd), "the kb_site entry point brings the site"
-    settings = dict(zip(cmd[cmd.index("--setting") + 1::3], cmd[cmd.index("--setting") + 2::3]))
+    settings = dict(zip(cmd[cmd.index("--setting") + 1::3], cmd[cmd.index("--setting") + 2::3], strict=True))
     assert settings["sql_time_limit_ms"] == str(SETTINGS["sql_time_limit_ms"])
     assert settings["max_returned_rows"] == str(SETTINGS["max_returned_rows"])
     assert settings["allow_download"] == "true"
@@ -235,7 +235,7 @@ def _a_linked_action(built_db) -> str:
 def test_action_page_reads_like_a_case_brief(datasette_url: str, built_db) -> None:
     action_id = _a_linked_action(built_db)
     a = dict(zip(["entity", "announced", "amount_usd", "summary"], built_db.execute(
-        "select entity, announced, amount_usd, summary from enforcement_actions where id = ?", [action_id]).fetchone()))
+        "select entity, announced, amount_usd, summary from enforcement_actions where id = ?", [action_id]).fetchone(), strict=True))
     html = get(f"{datasette_url}/kb/enforcement_actions/{quote(action_id)}").text
     assert 'class="case-brief"' in html
     assert f"<h1>{escape_html(a['entity'])}</h1>" in html
