@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SNAPSHOT_DIR ?= ../shared/snapshot
+# The one place the snapshot folder is set: kb build and the tests (tests/conftest.py) read it from here.
+export KB_SNAPSHOT_DIR := $(abspath $(SNAPSHOT_DIR))
 DB ?= data/kb.db
 PORT ?= 8001
 STAMP := $(VENV)/.installed
@@ -28,7 +30,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install the pinned dependencies (idempotent)
 
 build: install ## build $(DB) from the recorded snapshot in $(SNAPSHOT_DIR)
-	$(BIN)/kb build --snapshot-dir $(SNAPSHOT_DIR) --db $(DB)
+	$(BIN)/kb build --db $(DB)
 
 serve: build ## build, then serve Datasette on 127.0.0.1:$(PORT)
 	$(BIN)/kb serve --db $(DB) --port $(PORT)

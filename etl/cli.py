@@ -9,23 +9,40 @@ import click
 from etl.build import build as build_kb
 from etl.context import REPO_ROOT, BuildError
 
+SNAPSHOT_ENVVAR = "KB_SNAPSHOT_DIR"  # the Makefile and the tests set the snapshot folder through it
+DEFAULT_DB = REPO_ROOT / "data" / "kb.db"
+
+
+def in_repo(path: Path) -> str:
+    """How a default path is shown in --help: relative to the repository, so the docs show no machine paths."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"../{path.relative_to(REPO_ROOT.parent)}"
+
+
+def db_option(must_exist: bool = True):
+    """The --db option every command that reads or writes the database shares."""
+    return click.option("--db", "db_path", default=DEFAULT_DB, show_default=in_repo(DEFAULT_DB),
+                        type=click.Path(path_type=Path, dir_okay=False, exists=must_exist),
+                        help="The SQLite database (Datasette serves it as `kb`, so its file name is kb.db).")
+
+
+def repo_path_option(name: str, default: Path, help: str, **kwargs):
+    return click.option(name, type=click.Path(path_type=Path), default=default, show_default=in_repo(default),
+                        help=help, **kwargs)
+
 
 @click.group()
-@click.version_option()
+@click.version_option(package_name="hipaa-enforcement-kb")
 def cli() -> None:
     """HIPAA enforcement-case research knowledge base."""
 
 
 @cli.command()
-@click.option("--snapshot-dir", type=click.Path(path_type=Path), default=REPO_ROOT.parent / "shared" / "snapshot",
-              show_default=True, help="Recorded exports to replay (breach_portal/, hhs_press_releases/).")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "kb.db",
-              show_default=True)
-@click.option("--raw-dir", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "raw", show_default=True)
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "cache",
-              show_default=True)
-@click.option("--curated-dir", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "curated",
-              show_default=True)
+@repo_path_option("--snapshot-dir", REPO_ROOT.parent / "shared" / "snapshot", envvar=SNAPSHOT_ENVVAR,
+                  help=f"Recorded exports to replay (breach_portal/, hhs_press_releases/); also ${SNAPSHOT_ENVVAR}.")
+@db_option(must_exist=False)
+@repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl stage writes, one file per export.")
+@repo_path_option("--cache-dir", REPO_ROOT / "data" / "cache", help="Embedding cache (vectors keyed by text hash).")
+@repo_path_option("--curated-dir", REPO_ROOT / "data" / "curated", help="Curated facts and override files.")
 @click.option("--no-crawl", is_flag=True, help="Reuse the raw JSONL already in --raw-dir.")
 def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, curated_dir: Path,
           no_crawl: bool) -> None:
@@ -38,8 +55,7 @@ def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, cur
 
 
 @cli.command()
-@click.option("--db", "db_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=REPO_ROOT / "data" / "kb.db", show_default=True)
+@db_option()
 @click.option("--port", type=int, default=8001, show_default=True)
 @click.option("--host", default="127.0.0.1", show_default=True)
 def serve(db_path: Path, port: int, host: str) -> None:
@@ -60,10 +76,8 @@ def serve(db_path: Path, port: int, host: str) -> None:
 
 
 @cli.command()
-@click.option("--db", "db_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=REPO_ROOT / "data" / "kb.db", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=REPO_ROOT / "dist",
-              show_default=True, help="Bundle folder (replaced as a whole).")
+@db_option()
+@repo_path_option("--out", REPO_ROOT / "dist", help="Bundle folder (replaced as a whole).")
 def publish(db_path: Path, out: Path) -> None:
     """Write a deployable site bundle: database, merged metadata, a wheel of the project (the site package
     kb_site, with its templates and static files), requirements.txt, run.sh."""
@@ -77,9 +91,9 @@ def publish(db_path: Path, out: Path) -> None:
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=REPO_ROOT / "data" / "snapshot",
-              show_default=True, help="Snapshot folder the fresh exports are saved into (breach_portal/...).")
-@click.option("--raw-dir", type=click.Path(path_type=Path), default=REPO_ROOT / "data" / "raw", show_default=True)
+@repo_path_option("--out", REPO_ROOT / "data" / "snapshot",
+                  help="Snapshot folder the fresh exports are saved into (breach_portal/...).")
+@repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl writes.")
 @click.option("--force", is_flag=True, help="Save a fresh export even if it has under 80% of the rows of the last one.")
 @click.option("--export-date", default=None, help="Date stamped on the saved exports (default: today).")
 def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> None:
@@ -108,9 +122,8 @@ def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> Non
 @click.option("--date", "export_date", required=True, metavar="YYYY-MM[-DD]", help="When the export was taken.")
 @click.option("--list", "list_", type=click.Choice(["hipaa", "part2"]), default="hipaa", show_default=True,
               help="hipaa (breach_report.jsf) or part2 (the 42 CFR Part 2 list).")
-@click.option("--snapshot-dir", type=click.Path(path_type=Path, file_okay=False),
-              default=REPO_ROOT / "data" / "snapshot", show_default=True,
-              help="Snapshot folder; the export goes into its breach_portal/ folder.")
+@repo_path_option("--snapshot-dir", REPO_ROOT / "data" / "snapshot",
+                  help="Snapshot folder; the export goes into its breach_portal/ folder.")
 def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_dir: Path) -> None:
     """Check a downloaded export (e.g. breach_report.csv) and copy it into the snapshot under the name the
     build reads (breach_report[_part2]_<tab>_<date>.csv), atomically, never overwriting another file."""
@@ -136,8 +149,7 @@ def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_d
 @click.option("--ranker", type=click.Choice(["hybrid", "vector", "bm25"]), default="hybrid", show_default=True,
               help="Ranking for QUERY (--like always uses the stored vectors).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
-@click.option("--db", "db_path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=REPO_ROOT / "data" / "kb.db", show_default=True)
+@db_option()
 def similar(query: str | None, like_id: str | None, k: int, kind: str | None, ranker: str, as_json: bool,
             db_path: Path) -> None:
     """Find precedents: enforcement actions and breach reports similar to QUERY or to --like ACTION_ID."""
@@ -153,6 +165,7 @@ def similar(query: str | None, like_id: str | None, k: int, kind: str | None, ra
         if like_id is not None:
             results = searcher.like(conn, like_id, k=k, kind=kind or "actions")
         else:
+            assert query is not None  # exactly one of QUERY and --like, checked above
             results = searcher.search(conn, query, k=k, kind=kind or "all", ranker=ranker)
     except SearchError as e:
         raise click.ClickException(str(e)) from e
@@ -186,6 +199,7 @@ def cite(text: str) -> None:
 @cli.command("check-curated")
 @click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
                 default=REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl")
+# (PATH defaults to data/curated/ocr_actions.jsonl in the repository)
 def check_curated(path: Path) -> None:
     """Check every line of the curated enforcement facts; print each problem as file:line: field: reason."""
     from etl.curated import read_curated
