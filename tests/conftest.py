@@ -16,7 +16,7 @@ SNAPSHOT_DIR = Path(os.environ.get("KB_SNAPSHOT_DIR", REPO_ROOT.parent / "shared
 KB = str(Path(sys.executable).parent / "kb")
 
 
-# Test tiers (README "Tests"): a test is `build` when it needs a `kb build` of real exports, `server` when it
+# Test tiers (README "A map of the code"): a test is `build` when it needs a `kb build` of real exports, `server` when it
 # talks to a real `kb serve` / Datasette process, `browser` when it drives Chromium. `make check` runs the
 # rest (pure functions, small SQLite databases, spiders on recorded responses); `make test` runs everything.
 # Tiers follow from the fixtures a test uses, so no list of tests is kept by hand.

@@ -1,4 +1,4 @@
-"""The curl examples of the README's "API examples" section run as written against a real server."""
+"""The curl examples of docs/api.md ("API examples") run as written against a real server."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 README_BASE = "http://127.0.0.1:8001"
 
 
