@@ -12,13 +12,11 @@ The entry point names this package rather than kb_site.hooks: Datasette finds te
 beside the registered module's package (`importlib.resources.files(module name)`), which on Python 3.11
 must be a package. So the package re-exports the hooks, and pluggy finds them here.
 """
-# Datasette 0.65.5 loses rows when paging a sorted table (docs/upstream/datasette-sort-tiebreaker.md):
-# importing the package applies the fix, before Datasette serves a request.
-from kb_site import paging  # noqa: F401
 from kb_site.hooks import (  # noqa: F401
     extra_css_urls,
     extra_template_vars,
     register_output_renderer,
     register_routes,
     render_cell,
+    startup,
 )

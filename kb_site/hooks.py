@@ -14,8 +14,14 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import feeds, queries, similar, views
+from kb_site import feeds, paging, queries, similar, views
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
+
+
+@hookimpl
+def startup(datasette):
+    # Datasette 0.65.5 loses rows when paging a sorted table (docs/upstream/datasette-sort-tiebreaker.md)
+    paging.apply()
 
 
 @hookimpl

@@ -11,7 +11,7 @@ so page 2 repeats some rows of the group and never returns others. JSON `next_ur
 
 `apply()` makes Datasette's table view add the primary key (or rowid) to ORDER BY whenever a sort is
 given, first page included: the patch of docs/upstream/datasette-sort-tiebreaker.md, applied to
-`TableView._data_traced` at import. If the Datasette source does not read as expected (an upgrade),
+`TableView._data_traced` when the server starts (the `startup` hook in kb_site/hooks.py). If the Datasette source does not read as expected (an upgrade),
 nothing is patched and a warning says so; tests/test_api_paging.py then shows whether the bug is still
 there.
 """
@@ -20,8 +20,6 @@ from __future__ import annotations
 import inspect
 import textwrap
 import warnings
-
-from datasette.views import table as _table
 
 # The first page's sort: right after the _sort_desc branch sets order_by, add the keys (tables only:
 # views have no keys and page by offset).
@@ -44,7 +42,10 @@ def _patched_source(source: str) -> str | None:
 
 
 def apply() -> bool:
-    """Patch TableView once; True when the patched method is in place."""
+    """Patch TableView once; True when the patched method is in place. Called from the startup hook, not at
+    import: the plugin is imported while Datasette itself is still importing its views."""
+    from datasette.views import table as _table
+
     view = _table.TableView
     if getattr(view._data_traced, _PATCHED, False):
         return True
@@ -66,6 +67,3 @@ def apply() -> bool:
     setattr(patched, _PATCHED, True)
     view._data_traced = patched
     return True
-
-
-apply()
