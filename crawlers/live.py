@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawlers.exports import ExportFormatError, count_records, export_info_from_name
+from crawlers.registry import spiders
 
 MIN_RATIO = 0.8
 
@@ -69,22 +70,19 @@ def save_export(folder: Path, file_name: str, data: bytes) -> Path:
     return target
 
 
-# Spiders `kb crawl` runs live, with the snapshot sub-folder each one's fresh exports go to (None: the
-# spider records nothing into the snapshot, only raw items).
-LIVE_SPIDERS = (("breach_portal", "breach_portal"), ("hhs_enforcement", None))
-
-
 def live_crawl_commands(python: str, out: Path, raw_dir: Path, force: bool = False,
                         export_date: str | None = None) -> list[list[str]]:
-    """The `scrapy crawl` command lines of a live crawl, one per spider (each runs in its own process)."""
+    """The `scrapy crawl` command lines of a live crawl, one per spider (each runs in its own process).
+    A spider that saves what it fetched into the snapshot (`live_saves_snapshot`, crawlers.registry) gets
+    its snapshot sub-folder as `out`, and `force` / `export_date` when given."""
     commands = []
-    for spider, folder in LIVE_SPIDERS:
-        cmd = [python, "-m", "scrapy", "crawl", spider, "-s", f"RAW_DIR={raw_dir}"]
-        if folder is not None:
-            cmd += ["-a", f"out={out / folder}"]
+    for spider in spiders():
+        cmd = [python, "-m", "scrapy", "crawl", spider.name, "-s", f"RAW_DIR={raw_dir}"]
+        if spider.live_saves_snapshot:
+            cmd += ["-a", f"out={out / str(spider.snapshot_folder)}"]
             if force:
-                cmd += ["-s", "BREACH_PORTAL_FORCE=1"]
+                cmd += ["-a", "force=1"]
             if export_date:
-                cmd += ["-s", f"BREACH_PORTAL_EXPORT_DATE={export_date}"]
+                cmd += ["-a", f"export_date={export_date}"]
         commands.append(cmd)
     return commands

@@ -1,19 +1,20 @@
-"""Item pipelines: write raw items as JSON lines, one file per export, replaced only by a good crawl.
+"""Item pipelines: the one writer of raw files (JSON lines), each replaced only by a good crawl.
 
-`RawJsonlPipeline` writes each item to RAW_DIR/<item source>/<stem of item[spider.raw_file_field]>.jsonl
-with Scrapy's JsonLinesItemExporter (one exporter per file). Items go to a temporary file beside the
-target; when the spider closes successfully (crawlers.outcome.crawl_failure) each temporary file is
-renamed over its target, otherwise the temporary files are deleted, so a failed crawl never replaces a
-good raw file. Spiders opt in by setting `raw_file_field`; items of other spiders pass through.
+`RawJsonlPipeline` writes each item to RAW_DIR/<spider name>/<spider.raw_file_stem(item)>.jsonl with
+Scrapy's JsonLinesItemExporter (one exporter per file). A spider may also name, in `raw_files_at_open()`,
+raw files a good crawl writes even when it yields no item for them (an empty file then replaces the old
+one). Items go to a temporary file beside the target; when the spider closes successfully
+(crawlers.outcome.crawl_failure) each temporary file is renamed over its target, otherwise the temporary
+files are deleted, so a failed crawl never replaces a good raw file. Every spider of the project declares
+`raw_file_stem` (crawlers.registry); items of a spider without it pass through unwritten.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import IO, Any
 
-from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exporters import JsonLinesItemExporter
@@ -38,17 +39,23 @@ class RawJsonlPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RawJsonlPipeline:
         pipeline = cls(Path(crawler.settings.get("RAW_DIR", "data/raw")), crawler)
+        crawler.signals.connect(pipeline.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
+    def _target(self, spider: Spider, stem: str) -> Path:
+        return self.raw_dir / spider.name / f"{stem}.jsonl"
+
+    def spider_opened(self, spider: Spider) -> None:
+        for stem in getattr(spider, "raw_files_at_open", list)():
+            self._open(self._target(spider, stem))
+
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         spider = spider or self.crawler.spider
-        field = getattr(spider, "raw_file_field", None)
-        if field is None:
+        raw_file_stem = getattr(spider, "raw_file_stem", None)
+        if spider is None or raw_file_stem is None:
             return item
-        adapter = ItemAdapter(item)
-        target = self.raw_dir / adapter["source"] / f"{PurePath(str(adapter[field])).stem}.jsonl"
-        self._open(target).exporter.export_item(item)
+        self._open(self._target(spider, raw_file_stem(item))).exporter.export_item(item)
         return item
 
     def _open(self, target: Path) -> _OpenFile:

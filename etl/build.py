@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from crawlers.registry import spiders
 from etl import (
     changes,
     coverage,
@@ -34,14 +35,6 @@ from etl import (
 from etl.context import REPO_ROOT, BuildContext, BuildError, Echo
 
 __all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]
-
-
-# (spider name, snapshot sub-folder it replays, whether a snapshot must hold it)
-REPLAYED_SOURCES = [
-    ("breach_portal", "breach_portal", True),
-    # A live crawl (`make crawl`) writes hhs_enforcement raw items directly; it records no snapshot folder.
-    ("hhs_enforcement", "hhs_press_releases", False),
-]
 
 
 SPIDER_ERROR = re.compile(r"^\S+ \S+ \[[\w.]+\] ERROR: (.*)$", re.M)
@@ -98,10 +91,13 @@ def replay_stamp(export_dir: Path, spider_raw_dir: Path) -> dict:
 def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
     if not snapshot_dir.is_dir():
         raise BuildError(f"{snapshot_dir}: snapshot folder not found (set SNAPSHOT_DIR)")
-    for spider, folder, required in REPLAYED_SOURCES:
-        export = snapshot_dir / folder
+    # Which spiders replay which snapshot folder is declared on each spider class (crawlers/registry.py).
+    for contract in spiders():
+        if contract.snapshot_folder is None:
+            continue
+        spider, export = contract.name, snapshot_dir / contract.snapshot_folder
         if not export.is_dir():
-            if required:
+            if contract.snapshot_required:
                 raise BuildError(f"{export}: snapshot folder not found (set SNAPSHOT_DIR)")
             echo(f"crawl  {spider}: no {export}; using the raw items already in {raw_dir / spider}")
             continue

@@ -1,6 +1,7 @@
 """The breach_portal spider: replay of the recorded exports through a real `scrapy crawl`, the live JSF form
 flow on hand-written page fixtures (callbacks driven with Scrapy responses, no network), and the guard
-that keeps a shrunken live export out of the snapshot."""
+that keeps a shrunken live export out of the snapshot. The fixtures are in tests/golden/breach_portal/, where
+tests/test_golden.py also checks the single-step cases against their expected files."""
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,7 @@ from crawlers.live import decide_for_folder, guard_decision, last_good_export, l
 from crawlers.pipelines import RawJsonlPipeline
 from crawlers.spiders.breach_portal import BreachPortalSpider
 
-FIXTURES = REPO_ROOT / "tests" / "fixtures" / "breach_portal"
+FIXTURES = REPO_ROOT / "tests" / "golden" / "breach_portal"
 EXPORTS = SNAPSHOT_DIR / "breach_portal"
 PAGE_URL = "https://ocrportal.hhs.gov/ocr/breach/breach_report.jsf"
 PART2_URL = "https://ocrportal.hhs.gov/ocr/breach/breach_report_part2.jsf"
@@ -344,8 +345,9 @@ def test_live_crawl_commands(tmp_path: Path) -> None:
     portal = commands[0]
     assert portal[:5] == ["py", "-m", "scrapy", "crawl", "breach_portal"]
     assert f"out={tmp_path / 'snap' / 'breach_portal'}" in portal
-    assert "BREACH_PORTAL_FORCE=1" in portal and "BREACH_PORTAL_EXPORT_DATE=2026-07-15" in portal
-    assert not any("export=" in arg for command in commands for arg in command)
+    assert portal[-4:] == ["-a", "force=1", "-a", "export_date=2026-07-15"]
+    assert not any(arg.startswith(("export=", "out=")) for arg in commands[1])  # saves no snapshot
+    assert not any(arg.startswith("export=") for command in commands for arg in command)
 
 
 # --- the live crawl end to end, against a local stand-in for the portal ------------------------------------

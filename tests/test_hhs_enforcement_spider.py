@@ -1,6 +1,7 @@
 """The hhs_enforcement spider: live callbacks on hand-written pages, replay of the recorded press
-releases (in-process for rows, as a real `scrapy crawl` subprocess for the whole export), failures,
-and the golden files (one generic runner over tests/golden/ and tests/fixtures/)."""
+releases (in-process for rows, as a real `scrapy crawl` subprocess for the whole export), failures, and
+the raw file written only by a good crawl. Its golden files (tests/golden/hhs_enforcement/) are checked
+by the generic runner, tests/test_golden.py."""
 from __future__ import annotations
 
 import csv
@@ -9,15 +10,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import REPO_ROOT, SNAPSHOT_DIR
 from scrapy import Request
-from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
 from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
 
+from crawlers.pipelines import RawJsonlPipeline
 from crawlers.spiders.hhs_enforcement import (
     INDEX_URL,
     RAW_FIELDS,
@@ -26,11 +27,10 @@ from crawlers.spiders.hhs_enforcement import (
     decode_escapes,
     replay_files,
     replay_items,
+    replay_row_item,
 )
-from etl.press_releases import extract_actions
 
-FIXTURES = REPO_ROOT / "tests" / "fixtures" / "hhs_enforcement"
-GOLDEN = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"
+FIXTURES = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"
 PRESS_RELEASES = SNAPSHOT_DIR / "hhs_press_releases"
 CASE_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/anthem/index.html"
 OLD_CASE_URL = "https://www.hhs.gov/ocr/privacy/hipaa/enforcement/examples/providenceresolutionagreement.html"
@@ -45,39 +45,6 @@ def _response(url: str, body: bytes) -> Response:
 def _run_callback(callback: str, url: str, body: bytes) -> tuple[list[dict], list[Request]]:
     out = list(getattr(HhsEnforcementSpider(), callback)(_response(url, body)))
     return [o for o in out if isinstance(o, dict)], [o for o in out if isinstance(o, Request)]
-
-
-def _snapshot_item(export_file: str, url: str) -> dict[str, Any]:
-    matches = [i for i in replay_items(PRESS_RELEASES / export_file) if i["url"] == url]
-    assert len(matches) == 1, f"{url} occurs {len(matches)} times in {export_file}"
-    return matches[0]
-
-
-# -- golden files ---------------------------------------------------------------------------------
-
-GOLDEN_FILES = sorted([*GOLDEN.glob("*.expected.json"), *FIXTURES.glob("*.expected.json")])
-
-
-def test_golden_files_exist() -> None:
-    # 11 recorded enforcement releases + 4 hand-written fixtures
-    assert len([p for p in GOLDEN_FILES if p.parent == GOLDEN]) == 11
-    assert len([p for p in GOLDEN_FILES if p.parent == FIXTURES]) == 4
-
-
-@pytest.mark.parametrize("expected_path", GOLDEN_FILES, ids=lambda p: p.name.removesuffix(".expected.json"))
-def test_golden(expected_path: Path) -> None:
-    """A saved input (or a snapshot row named by URL) gives exactly the expected items and actions."""
-    expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    if "snapshot_file" in expected:  # a recorded press release, read from the snapshot, not copied
-        item = _snapshot_item(expected["snapshot_file"], expected["url"])
-        got = {"item": {k: item[k] for k in expected["item"]}, "actions": extract_actions(item)}
-    else:
-        body = (expected_path.parent / expected["input"]).read_bytes()
-        items, requests = _run_callback(expected["callback"], expected["url"], body)
-        got = {"items": items,
-               "requests": [{"url": r.url, "callback": r.callback.__name__} for r in requests],
-               "actions": [a for i in items for a in extract_actions(i)]}
-    assert got == {k: expected[k] for k in got}
 
 
 # -- live flow on hand-written pages --------------------------------------------------------------
@@ -190,7 +157,7 @@ def test_replay_crawl_of_the_snapshot_writes_every_page(tmp_path: Path) -> None:
     out = tmp_path / "hhs_enforcement" / "hhs_press_releases.jsonl"
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert len(items) == 223  # 171 of 2018 + 52 of 2019, none dropped
-    assert [p.name for p in out.parent.iterdir()] == ["hhs_press_releases.jsonl"]  # no .partial left
+    assert [p.name for p in out.parent.iterdir()] == ["hhs_press_releases.jsonl"]  # no temporary file left
     assert all(tuple(i) == RAW_FIELDS and i["source"] == "hhs_enforcement" for i in items)
     assert all(i["error"] is None and i["kind"] == "press_release" for i in items)
     assert len({i["url"] for i in items}) == 223
@@ -238,21 +205,38 @@ def test_replay_crawl_fails_on_non_utf8_line_and_keeps_the_previous_good_file(tm
 
 @pytest.mark.parametrize("reason, errors, replaced", [
     ("finished", 0, True), ("finished", 2, False), ("shutdown", 0, False)])
-def test_feed_replaces_the_output_only_after_a_clean_crawl(tmp_path: Path, reason: str, errors: int,
-                                                           replaced: bool) -> None:
+def test_raw_file_is_replaced_only_after_a_clean_crawl(tmp_path: Path, reason: str, errors: int,
+                                                       replaced: bool) -> None:
     export = tmp_path / "releases.csv"
     export.write_text(",URL,Text\n", encoding="utf-8")
-    crawler = Crawler(HhsEnforcementSpider, {"RAW_DIR": str(tmp_path / "raw")})
-    spider = HhsEnforcementSpider.from_crawler(crawler, export=str(export))
+    crawler = get_crawler(HhsEnforcementSpider, {"RAW_DIR": str(tmp_path / "raw")})
+    crawler.spider = spider = HhsEnforcementSpider.from_crawler(crawler, export=str(export))
     crawler.stats = MemoryStatsCollector(crawler)  # the crawl itself is not run here
-    assert spider.output_file == tmp_path / "raw" / "hhs_enforcement" / "releases.jsonl"
-    assert list(crawler.settings.getdict("FEEDS")) == [str(spider.partial_file)]
-    spider.output_file.parent.mkdir(parents=True)
-    spider.output_file.write_text("previous good output\n")
-    spider.partial_file.write_text("this crawl's output\n")
+    pipeline = RawJsonlPipeline.from_crawler(crawler)
+    output = tmp_path / "raw" / "hhs_enforcement" / "releases.jsonl"
+    output.parent.mkdir(parents=True)
+    output.write_text("previous good output\n")
+    pipeline.spider_opened(spider)
+    item = replay_row_item(["0", "https://www.hhs.gov/about/news/2018/01/02/a.html", "[<p>New.</p>]"], 1, 2,
+                           fetched_from=str(export), line=2, width=3)
+    pipeline.process_item(item, spider)
     if errors:
         crawler.stats.set_value("log_count/ERROR", errors)
-    spider.closed(reason)
-    spider.publish_feed()
-    assert spider.output_file.read_text() == ("this crawl's output\n" if replaced else "previous good output\n")
-    assert spider.partial_file.exists() is not replaced
+    pipeline.spider_closed(spider, reason)
+    if replaced:
+        assert [json.loads(line) for line in output.read_text().splitlines()] == [item]
+    else:
+        assert output.read_text() == "previous good output\n"
+    assert [p.name for p in output.parent.iterdir()] == ["releases.jsonl"]  # no temporary file left
+
+
+def test_a_good_crawl_without_pages_writes_an_empty_raw_file(tmp_path: Path) -> None:
+    """The raw file says what the export holds: nothing, not the pages of an earlier export."""
+    export = tmp_path / "releases.csv"
+    export.write_text(",URL,Text\n", encoding="utf-8")
+    output = tmp_path / "raw" / "hhs_enforcement" / "releases.jsonl"
+    output.parent.mkdir(parents=True)
+    output.write_text("pages of an earlier export\n")
+    result = _crawl(export, tmp_path / "raw")
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, NoReturn
 from urllib.parse import urlparse
 
@@ -50,7 +50,15 @@ EXPORT_LABEL = "CSV"
 
 class BreachPortalSpider(scrapy.Spider):
     name = "breach_portal"
-    raw_file_field = "export_file"  # crawlers.pipelines.RawJsonlPipeline: one raw file per export
+    # The contract (crawlers/registry.py, docs/crawling.md): `kb build` replays <snapshot>/breach_portal and
+    # stops without it; `kb crawl` saves the fresh exports there (-a out=...).
+    snapshot_folder = "breach_portal"
+    snapshot_required = True
+    live_saves_snapshot = True
+
+    def raw_file_stem(self, item: BreachPortalItem) -> str:
+        """One raw file per export: RAW_DIR/breach_portal/<export file stem>.jsonl."""
+        return PurePath(item["export_file"]).stem
 
     def __init__(self, export: str | None = None, out: str | None = None, export_date: str | None = None,
                  force: str | bool = False, lists: str = ",".join(LISTS), portal_url: str = PORTAL_URL,

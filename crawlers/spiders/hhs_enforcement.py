@@ -12,12 +12,11 @@ Two modes, one parsing path:
 Replay emits every recorded page (223 in the snapshot), not only enforcement releases: deciding what
 is an enforcement action is extraction, which belongs to etl/press_releases.py (is_enforcement_action).
 
-Output: FEEDS -> <RAW_DIR>/hhs_enforcement/<stem>.jsonl (stem = export file/directory name, or "live").
-Scrapy writes a feed in place, so the feed goes to `<stem>.jsonl.partial` and is renamed over the
-real file only when the crawl succeeded (crawlers.outcome.crawl_failure: close reason "finished", no
-ERROR logged); a failed crawl leaves the previous good file alone and its own output in the .partial
-file. Bad input files (missing, no CSV, no URL/Text columns, not UTF-8) fail at start-up, before any
-output is opened, so `scrapy crawl` exits with status 1 and a message naming the file (and line).
+Output: one raw file per crawl, <RAW_DIR>/hhs_enforcement/<stem>.jsonl (stem = export file/directory
+name, or "live"), written by crawlers.pipelines.RawJsonlPipeline: it replaces the previous file only
+when the crawl succeeded (crawlers.outcome.crawl_failure), and a good crawl without pages writes an
+empty file. Bad input files (missing, no CSV, no URL/Text columns, not UTF-8) fail at start-up, before
+any output is opened, so `scrapy crawl` exits with status 1 and a message naming the file (and line).
 A row that cannot be read as a page becomes an item with `error` set and `text` null, so that the
 ETL can put it in rejected_rows with its file and line.
 
@@ -30,7 +29,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
@@ -39,11 +37,9 @@ from typing import Any
 
 import scrapy
 from parsel import Selector, SelectorList  # scrapy's Selector subclasses these; their methods return them
-from scrapy import signals
 from scrapy.exceptions import NotSupported
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawlers.outcome import crawl_failure
 from crawlers.pdf_text import read_pdf
 
 INDEX_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html"
@@ -91,46 +87,25 @@ class ReplayInputError(ValueError):
 class HhsEnforcementSpider(scrapy.Spider):
     name = "hhs_enforcement"
     allowed_domains = ["hhs.gov"]
-    output_file: Path  # set by from_crawler
-    partial_file: Path  # the feed's file while crawling; replaces output_file after a clean crawl
+    # The contract (crawlers/registry.py, docs/crawling.md): `kb build` replays <snapshot>/hhs_press_releases
+    # when the snapshot has it (else it keeps the raw files already there); a live crawl saves no snapshot.
+    snapshot_folder = "hhs_press_releases"
+    snapshot_required = False
+    live_saves_snapshot = False
 
     def __init__(self, export: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.export = Path(export) if export else None
         # Checked here so that bad input fails the crawl at start-up (exit status 1), not mid-way.
         self.export_files = replay_files(self.export) if self.export else []
-        self.close_reason: str | None = None
+        self.raw_stem = (self.export.stem if self.export.is_file() else self.export.name) if self.export else "live"
 
-    @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> HhsEnforcementSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        final = spider.output_path(crawler.settings.get("RAW_DIR", "data/raw"))
-        spider.output_file = final
-        spider.partial_file = final.with_name(final.name + ".partial")
-        # Settings are frozen after from_crawler returns; until then the spider may add its feed.
-        crawler.settings.set("FEEDS", {str(spider.partial_file): {
-            "format": "jsonlines", "encoding": "utf8", "overwrite": True, "fields": list(RAW_FIELDS),
-        }}, priority="spider")
-        crawler.signals.connect(spider.publish_feed, signal=signals.feed_exporter_closed)
-        return spider
+    def raw_file_stem(self, item: dict[str, Any]) -> str:
+        """Every item of a crawl goes to one raw file, named after the replayed file or folder, or `live`."""
+        return self.raw_stem
 
-    def output_path(self, raw_dir: str | os.PathLike[str]) -> Path:
-        stem = (self.export.stem if self.export.is_file() else self.export.name) if self.export else "live"
-        return Path(raw_dir).resolve() / self.name / f"{stem}.jsonl"
-
-    def closed(self, reason: str) -> None:
-        self.close_reason = reason
-
-    def publish_feed(self) -> None:
-        """Runs after the feed file is closed: replace the previous output only after a clean crawl."""
-        failure = crawl_failure(self.crawler.stats.get_stats(), self.close_reason)
-        if failure is None:
-            os.replace(self.partial_file, self.output_file)
-            self.logger.info("wrote %s", self.output_file)
-        else:
-            # Not an ERROR itself: the failure was already logged where it happened.
-            self.logger.warning("%s: left unchanged (%s); this crawl's output is in %s",
-                                self.output_file, failure, self.partial_file)
+    def raw_files_at_open(self) -> list[str]:
+        return [self.raw_stem]  # written even when the crawl finds no page
 
     async def start(self) -> AsyncIterator[Any]:
         if self.export is None:
