@@ -6,6 +6,7 @@ as JSON under bench/results/.
 - embed:   embedding throughput, pipeline vs bare model.encode() (bench/embed_bench.py)
 - similar: similar-case search quality and latency vs brute force (bench/similar_bench.py)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,14 +21,18 @@ BENCHES = ("build", "load", "embed", "similar")
 def run(name: str, db: Path, snapshot_dir: Path, results_dir: Path) -> dict:
     if name == "build":
         from bench import build_bench
+
         return build_bench.main(snapshot_dir, results_dir)
     if name == "load":
         from bench import load
+
         return load.main(db, results_dir)
     if name == "embed":
         from bench import embed_bench
+
         return embed_bench.main(db, results_dir)
     from bench import similar_bench
+
     return similar_bench.main(db, results_dir)
 
 

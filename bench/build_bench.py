@@ -2,6 +2,7 @@
 
 Target (issue 7): an unchanged rebuild under 10 s.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -14,11 +15,19 @@ from etl.build import build
 
 def _timed_build(snapshot_dir: Path, work: Path) -> dict:
     started = time.perf_counter()
-    ctx = build(snapshot_dir, work / "kb.db", work / "raw", work / "cache", REPO_ROOT / "data" / "curated",
-                echo=lambda _line: None)
-    return {"total_s": round(time.perf_counter() - started, 2),
-            "stages_s": {name: round(secs, 2) for name, secs in ctx.timings.items()},
-            "counts": ctx.counts}
+    ctx = build(
+        snapshot_dir,
+        work / "kb.db",
+        work / "raw",
+        work / "cache",
+        REPO_ROOT / "data" / "curated",
+        echo=lambda _line: None,
+    )
+    return {
+        "total_s": round(time.perf_counter() - started, 2),
+        "stages_s": {name: round(secs, 2) for name, secs in ctx.timings.items()},
+        "counts": ctx.counts,
+    }
 
 
 def main(snapshot_dir: Path, results_dir: Path) -> dict:

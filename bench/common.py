@@ -1,4 +1,5 @@
 """Helpers shared by the benchmarks: percentiles, a served Datasette, result files."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,12 @@ def free_port() -> int:
 def served(db: Path) -> Iterator[str]:
     """Serve db with `kb serve` (the production command) and yield its base URL."""
     port = free_port()
-    proc = subprocess.Popen([KB, "serve", "--db", str(db), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO_ROOT)
+    proc = subprocess.Popen(
+        [KB, "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120

@@ -8,6 +8,7 @@ the best round of each is kept. The vectors of the two must agree (same model, s
 
 Target (issue 7): pipeline time / bare encode time <= 1.15.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -29,9 +30,12 @@ def _sample_db(db: Path, work: Path, every: int) -> sqlite_utils.Database:
     copy = work / "sample.db"
     shutil.copy(db, copy)
     sample = sqlite_utils.Database(copy)
-    sample.execute("""delete from breaches where id not in (
+    sample.execute(
+        """delete from breaches where id not in (
         select id from (select id, row_number() over (order by id) as n from breaches
-                        where trim(coalesce(description, '')) != '') where n % ? = 0)""", [every])
+                        where trim(coalesce(description, '')) != '') where n % ? = 0)""",
+        [every],
+    )
     sample.conn.commit()
     return sample
 
@@ -68,45 +72,65 @@ def main(db: Path, results_dir: Path, every: int = 12, rounds: int = 2) -> dict:
         bare_runs, pipeline_runs, overheads, bare = [], [], [], None
         for round_ in range(rounds):
             started = time.perf_counter()
-            bare = model.encode(texts, batch_size=embed.BATCH_SIZE, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)
+            bare = model.encode(
+                texts,
+                batch_size=embed.BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
             bare_runs.append(time.perf_counter() - started)
             encoder = TimedEncoder(embed.encode)
             started = time.perf_counter()
-            report = embed.embed_database(sample, work / f"cache-{round_}.sqlite", encoder=encoder,
-                                          tokenizer=tokenizer, echo=lambda _line: None)
+            report = embed.embed_database(
+                sample, work / f"cache-{round_}.sqlite", encoder=encoder, tokenizer=tokenizer, echo=lambda _line: None
+            )
             pipeline_runs.append(time.perf_counter() - started)
             overheads.append(pipeline_runs[-1] - encoder.seconds)
             assert report.embedded == len(texts) and report.reused == 0
         if bare is None:  # the loop above never ran
             raise ValueError(f"rounds must be at least 1, got {rounds}")
-        stored = {r["content_hash"]: np.frombuffer(r["vector"], dtype="<f4")
-                  for r in sample.query("select content_hash, vector from embeddings")}
+        stored = {
+            r["content_hash"]: np.frombuffer(r["vector"], dtype="<f4")
+            for r in sample.query("select content_hash, vector from embeddings")
+        }
         max_diff = max(float(np.abs(stored[embed.content_hash(t)] - bare[i]).max()) for i, t in enumerate(texts))
         sample.close()
 
     bare_s, pipeline_s = min(bare_runs), min(pipeline_runs)
     figures = {
-        "texts": len(texts), "items": len(items), "model_load_s": round(load_s, 2),
-        "bare_encode_s": round(bare_s, 2), "pipeline_s": round(pipeline_s, 2),
-        "bare_texts_per_s": round(len(texts) / bare_s, 1), "pipeline_texts_per_s": round(len(texts) / pipeline_s, 1),
-        "ratio": round(pipeline_s / bare_s, 3), "target_ratio": TARGET_RATIO,
+        "texts": len(texts),
+        "items": len(items),
+        "model_load_s": round(load_s, 2),
+        "bare_encode_s": round(bare_s, 2),
+        "pipeline_s": round(pipeline_s, 2),
+        "bare_texts_per_s": round(len(texts) / bare_s, 1),
+        "pipeline_texts_per_s": round(len(texts) / pipeline_s, 1),
+        "ratio": round(pipeline_s / bare_s, 3),
+        "target_ratio": TARGET_RATIO,
         # Time the stage spends outside the model (reading, chunking, cache commits, table writes): less
         # sensitive to a busy machine than the ratio of two separately timed runs.
         "pipeline_overhead_s": round(min(overheads), 2),
         "ratio_from_overhead": round((bare_s + min(overheads)) / bare_s, 3),
         "rounds_overhead_s": [round(s, 2) for s in overheads],
-        "rounds_bare_s": [round(s, 2) for s in bare_runs], "rounds_pipeline_s": [round(s, 2) for s in pipeline_runs],
+        "rounds_bare_s": [round(s, 2) for s in bare_runs],
+        "rounds_pipeline_s": [round(s, 2) for s in pipeline_runs],
         "max_abs_vector_diff": max_diff,
     }
-    print(f"\nEmbedding throughput ({len(texts)} distinct chunk texts of {len(items)} items: all actions, every "
-          f"{every}th described breach; best of {rounds})")
+    print(
+        f"\nEmbedding throughput ({len(texts)} distinct chunk texts of {len(items)} items: all actions, every "
+        f"{every}th described breach; best of {rounds})"
+    )
     print(f"  model load            {load_s:7.2f} s  (0 if an earlier bench in this process loaded it)")
     print(f"  bare model.encode()   {bare_s:7.2f} s  {figures['bare_texts_per_s']:7.1f} texts/s")
     print(f"  pipeline embed stage  {pipeline_s:7.2f} s  {figures['pipeline_texts_per_s']:7.1f} texts/s")
-    print(f"  ratio pipeline/bare   {figures['ratio']:7.3f}    (target <= {TARGET_RATIO}); "
-          f"max |vector difference| {max_diff:.1e}")
-    print(f"  stage time outside the model {figures['pipeline_overhead_s']:.2f} s "
-          f"-> (bare + overhead) / bare = {figures['ratio_from_overhead']:.3f}")
+    print(
+        f"  ratio pipeline/bare   {figures['ratio']:7.3f}    (target <= {TARGET_RATIO}); "
+        f"max |vector difference| {max_diff:.1e}"
+    )
+    print(
+        f"  stage time outside the model {figures['pipeline_overhead_s']:.2f} s "
+        f"-> (bare + overhead) / bare = {figures['ratio_from_overhead']:.3f}"
+    )
     save(Path(results_dir), "embed", figures)
     return figures

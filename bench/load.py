@@ -3,6 +3,7 @@
 Each client loops over the endpoints for a fixed duration; we report throughput, p50/p99 latency
 and errors per endpoint. Target (issue 7): zero errors, p99 under 250 ms on a 2-core machine.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ async def _run(base: str, endpoints: dict[str, str], clients: int, seconds: floa
     samples: dict[str, list[tuple[float, bool]]] = {name: [] for name in endpoints}
     paths = list(endpoints.items())
     stop_at = time.perf_counter() + seconds
-    await asyncio.gather(*[_client(base, paths[i % len(paths):] + paths[:i % len(paths)], stop_at, samples)
-                           for i in range(clients)])
+    await asyncio.gather(
+        *[_client(base, paths[i % len(paths) :] + paths[: i % len(paths)], stop_at, samples) for i in range(clients)]
+    )
     figures = {}
     for name, rows in samples.items():
         latencies = [t * 1000 for t, _ in rows]

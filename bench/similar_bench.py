@@ -18,6 +18,7 @@ Latency (same run, same queries, warm):
 
 `main(db_path, results_dir)` prints the figures and writes results_dir/similar.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,8 +66,11 @@ def ndcg_at(ranked: list[str], relevant: set[str], k: int = K) -> float:
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    return {"p50_ms": round(float(np.percentile(samples_ms, 50)), 3),
-            "p95_ms": round(float(np.percentile(samples_ms, 95)), 3), "n": len(samples_ms)}
+    return {
+        "p50_ms": round(float(np.percentile(samples_ms, 50)), 3),
+        "p95_ms": round(float(np.percentile(samples_ms, 95)), 3),
+        "n": len(samples_ms),
+    }
 
 
 def quality(conn, searcher, queries: list[dict]) -> dict:
@@ -76,11 +80,18 @@ def quality(conn, searcher, queries: list[dict]) -> dict:
         for q in queries:
             ranked = [r["id"] for r in searcher.search(conn, q["query"], k=K, kind="actions", ranker=ranker)]
             relevant = set(q["relevant"])
-            per_query.append({"query": q["query"], "recall@10": round(recall_at(ranked, relevant), 4),
-                              "ndcg@10": round(ndcg_at(ranked, relevant), 4)})
-        out[ranker] = {"recall@10": round(float(np.mean([p["recall@10"] for p in per_query])), 4),
-                       "ndcg@10": round(float(np.mean([p["ndcg@10"] for p in per_query])), 4),
-                       "per_query": per_query}
+            per_query.append(
+                {
+                    "query": q["query"],
+                    "recall@10": round(recall_at(ranked, relevant), 4),
+                    "ndcg@10": round(ndcg_at(ranked, relevant), 4),
+                }
+            )
+        out[ranker] = {
+            "recall@10": round(float(np.mean([p["recall@10"] for p in per_query])), 4),
+            "ndcg@10": round(float(np.mean([p["ndcg@10"] for p in per_query])), 4),
+            "per_query": per_query,
+        }
     return out
 
 
@@ -103,7 +114,7 @@ def brute_force_scores(vectors: list[list[float]], starts: list[int], query: lis
     """The baseline: a pure-Python cosine loop (vectors are unit length, so cosine = dot)."""
     chunk_scores = [sum(a * b for a, b in zip(v, query, strict=True)) for v in vectors]
     bounds = starts + [len(vectors)]
-    return [max(chunk_scores[bounds[i]:bounds[i + 1]]) for i in range(len(starts))]
+    return [max(chunk_scores[bounds[i] : bounds[i + 1]]) for i in range(len(starts))]
 
 
 def vector_step_latency(searcher, queries: list[dict]) -> dict:
@@ -119,7 +130,7 @@ def vector_step_latency(searcher, queries: list[dict]) -> dict:
         embed.encode([q["query"]])
         encode_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
-        np_scores = index.scores(query_vectors[i:i + 1])
+        np_scores = index.scores(query_vectors[i : i + 1])
         numpy_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         py_scores = brute_force_scores(vectors, starts, query_vectors[i].tolist())
@@ -127,10 +138,15 @@ def vector_step_latency(searcher, queries: list[dict]) -> dict:
         if not np.allclose(np_scores, py_scores, atol=1e-4):
             raise AssertionError("numpy and brute-force scores disagree")
     numpy_p, python_p, encode_p = percentiles(numpy_ms), percentiles(python_ms), percentiles(encode_ms)
-    return {"vectors": len(vectors), "items": len(starts), "query_encode": encode_p,
-            "numpy_scoring": numpy_p, "pure_python_scoring": python_p,
-            "vector_search_numpy_total_p50_ms": round(encode_p["p50_ms"] + numpy_p["p50_ms"], 3),
-            "vector_search_brute_force_total_p50_ms": round(encode_p["p50_ms"] + python_p["p50_ms"], 3)}
+    return {
+        "vectors": len(vectors),
+        "items": len(starts),
+        "query_encode": encode_p,
+        "numpy_scoring": numpy_p,
+        "pure_python_scoring": python_p,
+        "vector_search_numpy_total_p50_ms": round(encode_p["p50_ms"] + numpy_p["p50_ms"], 3),
+        "vector_search_brute_force_total_p50_ms": round(encode_p["p50_ms"] + python_p["p50_ms"], 3),
+    }
 
 
 def sqlite_vec_latency(searcher, queries: list[dict]) -> dict:
@@ -147,16 +163,22 @@ def sqlite_vec_latency(searcher, queries: list[dict]) -> dict:
     sqlite_vec.load(conn)
     dim = searcher.index.matrix.shape[1]
     conn.execute(f"create virtual table v using vec0(embedding float[{dim}] distance_metric=cosine)")
-    conn.executemany("insert into v (rowid, embedding) values (?, ?)",
-                     [(i, row.astype("<f4").tobytes()) for i, row in enumerate(searcher.index.matrix)])
+    conn.executemany(
+        "insert into v (rowid, embedding) values (?, ?)",
+        [(i, row.astype("<f4").tobytes()) for i, row in enumerate(searcher.index.matrix)],
+    )
     samples = []
     for q in embed.encode([q["query"] for q in queries]):
         t = time.perf_counter()
-        conn.execute("select rowid, distance from v where embedding match ? and k = 100",
-                     (q.astype("<f4").tobytes(),)).fetchall()
+        conn.execute(
+            "select rowid, distance from v where embedding match ? and k = 100", (q.astype("<f4").tobytes(),)
+        ).fetchall()
         samples.append((time.perf_counter() - t) * 1000)
-    return {"measured": True, "version": conn.execute("select vec_version()").fetchone()[0],
-            "knn_k100": percentiles(samples)}
+    return {
+        "measured": True,
+        "version": conn.execute("select vec_version()").fetchone()[0],
+        "knn_k100": percentiles(samples),
+    }
 
 
 def http_latency(db_path: Path, queries: list[dict]) -> dict:
@@ -215,9 +237,14 @@ def main(db_path: Path, results_dir: Path) -> dict:
         raise ValueError(f"{EVAL_FILE}: relevant ids not in {db_path}: {unknown}")
     results: dict[str, Any] = {
         "queries": len(queries),
-        "environment": {"cpus": os.cpu_count(), "torch_threads": _torch_threads(), "model": searcher.index.model,
-                        "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
-        "index_load_ms": round(load_ms, 1), "model_load_ms": round(model_ms, 1),
+        "environment": {
+            "cpus": os.cpu_count(),
+            "torch_threads": _torch_threads(),
+            "model": searcher.index.model,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "index_load_ms": round(load_ms, 1),
+        "model_load_ms": round(model_ms, 1),
         "quality_actions": quality(conn, searcher, queries),
         "latency_python_api": python_latency(conn, searcher, queries),
         "latency_vector_step": vector_step_latency(searcher, queries),
@@ -246,8 +273,10 @@ def _torch_threads() -> int:
 
 def _print(r: dict) -> None:
     env = r["environment"]
-    print(f"similar-case search: {r['queries']} labelled queries, enforcement actions, top {K} "
-          f"({env['cpus']} CPUs, load average {env['load_average_at_start'][0]} -> {env['load_average_at_end'][0]})")
+    print(
+        f"similar-case search: {r['queries']} labelled queries, enforcement actions, top {K} "
+        f"({env['cpus']} CPUs, load average {env['load_average_at_start'][0]} -> {env['load_average_at_end'][0]})"
+    )
     print(f"  {'ranker':<8} {'recall@10':>10} {'nDCG@10':>9}")
     for ranker in RANKERS:
         q = r["quality_actions"][ranker]
@@ -258,14 +287,18 @@ def _print(r: dict) -> None:
             p = r[where][ranker]
             print(f"  {where[8:]:<11} {ranker:<7} {p['p50_ms']:>8.2f} {p['p95_ms']:>8.2f}")
     v = r["latency_vector_step"]
-    print(f"  vector scoring over {v['vectors']} vectors: numpy p50 {v['numpy_scoring']['p50_ms']:.3f}, "
-          f"pure-Python loop p50 {v['pure_python_scoring']['p50_ms']:.1f} (query encoding p50 "
-          f"{v['query_encode']['p50_ms']:.2f})")
+    print(
+        f"  vector scoring over {v['vectors']} vectors: numpy p50 {v['numpy_scoring']['p50_ms']:.3f}, "
+        f"pure-Python loop p50 {v['pure_python_scoring']['p50_ms']:.1f} (query encoding p50 "
+        f"{v['query_encode']['p50_ms']:.2f})"
+    )
     sv = r["latency_sqlite_vec"]
     print(f"  sqlite-vec: {sv['knn_k100'] if sv['measured'] else sv['reason']}")
     c = r["latency_kb_similar_command"]
-    print(f"  `kb similar` command (new process) p50 {c['p50_ms']:.0f} ms; HTTP first request (model load) "
-          f"{r['latency_http']['first_request_ms_model_load']:.0f} ms")
+    print(
+        f"  `kb similar` command (new process) p50 {c['p50_ms']:.0f} ms; HTTP first request (model load) "
+        f"{r['latency_http']['first_request_ms_model_load']:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

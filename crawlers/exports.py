@@ -20,6 +20,7 @@ Decisions worth knowing:
   mixed, a UTF-8 byte-order mark, records in cp1252. The text is kept exactly as decoded; repairing
   mojibake and flagging lost characters is normalization (etl/normalize/text_repair.py).
 """
+
 from __future__ import annotations
 
 import csv
@@ -40,7 +41,7 @@ QUIRK_TITLE = re.compile(r"javax\.faces\.component\.UIPanel@[0-9a-fA-F]+")
 class Column:
     field: str
     titles: tuple[str, ...]  # accepted clean titles
-    quirk: bool = False      # may also be titled javax.faces.component.UIPanel@<hex>
+    quirk: bool = False  # may also be titled javax.faces.component.UIPanel@<hex>
 
 
 HIPAA_COLUMNS: tuple[Column, ...] = (
@@ -63,8 +64,11 @@ HIPAA_COLUMNS: tuple[Column, ...] = (
 PART2_COLUMNS: tuple[Column, ...] = (
     Column("name", ("Name of Part 2 Program", "Name of Entity"), quirk=True),
     *(c for c in HIPAA_COLUMNS[1:7] if c.field != "covered_entity_type"),
-    Column("qualified_service_organization_present",
-           ("Qualified Service Organization Present", "Business Associate Present"), quirk=True),
+    Column(
+        "qualified_service_organization_present",
+        ("Qualified Service Organization Present", "Business Associate Present"),
+        quirk=True,
+    ),
     HIPAA_COLUMNS[8],
 )
 
@@ -84,6 +88,7 @@ class ExportFormatError(ValueError):
 @dataclass(frozen=True)
 class ExportInfo:
     """Where an export came from: its file name, which portal list and tab, and when it was exported."""
+
     export_file: str
     list: str
     tab: str
@@ -92,7 +97,7 @@ class ExportInfo:
 
 @dataclass(frozen=True)
 class RawRecord:
-    line: int    # 1-based physical line where the record starts
+    line: int  # 1-based physical line where the record starts
     data: bytes  # the record's bytes without its line terminator
 
 
@@ -112,9 +117,11 @@ def export_info_from_name(file_name: str) -> ExportInfo:
     match = EXPORT_NAME.match(PurePath(name).stem) if name.endswith(".csv") else None
     if not match:
         raise ExportFormatError(
-            f"{name}: cannot tell list, tab and export date from the file name; expected {EXPORT_NAME_PATTERN}")
-    return ExportInfo(export_file=name, list="part2" if match["part2"] else "hipaa",
-                      tab=match["tab"], export_date=match["date"])
+            f"{name}: cannot tell list, tab and export date from the file name; expected {EXPORT_NAME_PATTERN}"
+        )
+    return ExportInfo(
+        export_file=name, list="part2" if match["part2"] else "hipaa", tab=match["tab"], export_date=match["date"]
+    )
 
 
 def split_records(data: bytes) -> Iterator[RawRecord]:
@@ -180,7 +187,8 @@ def check_header(header: list[str], list_: str, export_file: str) -> tuple[Colum
         expected = ",".join(f'"{c.titles[0]}"' for c in columns)
         raise ExportFormatError(
             f"{export_file}: line 1: unrecognised {list_} export header ({'; '.join(problems)}); "
-            f"expected {expected} (columns 1 and {len(columns) - 1} may be javax.faces.component.UIPanel@<hex>)")
+            f"expected {expected} (columns 1 and {len(columns) - 1} may be javax.faces.component.UIPanel@<hex>)"
+        )
     return columns
 
 
@@ -194,12 +202,14 @@ def parse_export(data: bytes, info: ExportInfo) -> Iterator[dict]:
         raise ExportFormatError(f"{info.export_file}: empty export")
     if data.startswith(UTF16_BOMS):
         raise ExportFormatError(
-            f"{info.export_file}: line 1: UTF-16 text (a spreadsheet's \"Unicode text\" format), not a CSV "
-            "export; save it as \"CSV UTF-8\"")
+            f'{info.export_file}: line 1: UTF-16 text (a spreadsheet\'s "Unicode text" format), not a CSV '
+            'export; save it as "CSV UTF-8"'
+        )
     if looks_like_html(data):
         raise ExportFormatError(
             f"{info.export_file}: not a CSV export: the server sent an HTML/XML page "
-            f"(starts {data[:80]!r}); the export post was probably wrong or the session expired")
+            f"(starts {data[:80]!r}); the export post was probably wrong or the session expired"
+        )
     records = split_records(data.removeprefix(b"\xef\xbb\xbf"))
     header_record = next(records)
     header_text, _ = decode_record(header_record.data)
@@ -217,15 +227,28 @@ def parse_export(data: bytes, info: ExportInfo) -> Iterator[dict]:
 
 
 def _provenance(info: ExportInfo, sha256: str) -> dict:
-    return {"source": SOURCE, "list": info.list, "tab": info.tab, "export_file": info.export_file,
-            "export_sha256": sha256, "export_date": info.export_date}
+    return {
+        "source": SOURCE,
+        "list": info.list,
+        "tab": info.tab,
+        "export_file": info.export_file,
+        "export_sha256": sha256,
+        "export_date": info.export_date,
+    }
 
 
 def export_item(header: RawRecord, header_text: str, info: ExportInfo, sha256: str) -> dict:
     """The one item of an export without records: record 0 is the header line, not a row. It carries the
     export's provenance, so the export is still listed (rows read 0) instead of leaving no trace."""
-    return {**_provenance(info, sha256), "line": header.line, "record": 0, "fields": None, "error": None,
-            "raw": header_text, "encoding": decode_record(header.data)[1]}
+    return {
+        **_provenance(info, sha256),
+        "line": header.line,
+        "record": 0,
+        "fields": None,
+        "error": None,
+        "raw": header_text,
+        "encoding": decode_record(header.data)[1],
+    }
 
 
 def is_export_item(item: dict) -> bool:
@@ -233,8 +256,7 @@ def is_export_item(item: dict) -> bool:
     return item.get("record") == 0
 
 
-def record_item(record: RawRecord, number: int, columns: tuple[Column, ...], info: ExportInfo,
-                sha256: str) -> dict:
+def record_item(record: RawRecord, number: int, columns: tuple[Column, ...], info: ExportInfo, sha256: str) -> dict:
     """One raw item for one record: fields by validated position, or fields=None and the reason."""
     text, encoding = decode_record(record.data)
     fields, error = None, None
@@ -247,8 +269,15 @@ def record_item(record: RawRecord, number: int, columns: tuple[Column, ...], inf
             fields = {column.field: value for column, value in zip(columns, row, strict=True)}
         else:
             error = f"expected {len(columns)} columns, got {len(row)}"
-    return {**_provenance(info, sha256), "line": record.line, "record": number, "fields": fields,
-            "error": error, "raw": text, "encoding": encoding}
+    return {
+        **_provenance(info, sha256),
+        "line": record.line,
+        "record": number,
+        "fields": fields,
+        "error": error,
+        "raw": text,
+        "encoding": encoding,
+    }
 
 
 def count_records(data: bytes) -> int:

@@ -6,6 +6,7 @@ PrimeFaces AJAX posts (here: switching a p:tabView tab) answer with an XML <part
 "javax.faces.ViewState", the view state to post next. Component ids (j_idt123) are generated and change
 between deployments, so controls are found by what a person sees: their label, title or alt text.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,6 +20,7 @@ class Queryable(Protocol):
     """A parsel Selector or a Scrapy response: anything with `.xpath()`."""
 
     def xpath(self, query: str, **kwargs: Any) -> SelectorList: ...
+
 
 # javax.faces.ViewState (JSF 2) or jakarta.faces.ViewState (Faces 3+)
 VIEW_STATE = re.compile(r"(?:javax|jakarta)\.faces\.ViewState")
@@ -61,6 +63,7 @@ class TabView:
 @dataclass(frozen=True)
 class Control:
     """A clickable element that submits the form (a command link or button)."""
+
     id: str
     tag: str
     input_type: str = ""
@@ -77,7 +80,7 @@ class Control:
 
 @dataclass(frozen=True)
 class PartialResponse:
-    updates: dict[str, str]   # update id -> CDATA content
+    updates: dict[str, str]  # update id -> CDATA content
     view_state: str
 
 
@@ -147,8 +150,11 @@ def find_tab_view(form: Selector) -> TabView:
         raise JsfError(f"tab view {view.attrib['id']} has no tab headers")
     active = view.xpath(".//input[@name=$name]/@value", name=f"{view.attrib['id']}_activeIndex").get()
     if active is None:
-        selected = [i for i, li in enumerate(view.xpath(".//ul[contains(@class, 'ui-tabs-nav')]/li"))
-                    if "ui-state-active" in li.attrib.get("class", "")]
+        selected = [
+            i
+            for i, li in enumerate(view.xpath(".//ul[contains(@class, 'ui-tabs-nav')]/li"))
+            if "ui-state-active" in li.attrib.get("class", "")
+        ]
         active_index = selected[0] if selected else 0
     else:
         active_index = int(active)
@@ -195,8 +201,12 @@ def find_control(scope: Selector, label: str) -> Control:
         tag = element.root.tag
         control_id = element.attrib.get("name") if tag != "a" else None
         control_id = control_id or element.attrib["id"]
-        found[control_id] = Control(id=control_id, tag=tag, input_type=element.attrib.get("type", "").lower(),
-                                    value=element.attrib.get("value", ""))
+        found[control_id] = Control(
+            id=control_id,
+            tag=tag,
+            input_type=element.attrib.get("type", "").lower(),
+            value=element.attrib.get("value", ""),
+        )
     if len(found) != 1:
         raise JsfError(f"expected one control labelled {label!r}, found {len(found)}: {sorted(found)}")
     return next(iter(found.values()))

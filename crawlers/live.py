@@ -4,6 +4,7 @@ A live export that suddenly has far fewer rows than the last good export of the 
 likely a broken or truncated answer than real news, so it does not replace or join the snapshot unless
 forced. The decision is a pure function (`guard_decision`); the I/O around it is kept small.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,9 @@ class GuardDecision:
     reason: str
 
 
-def guard_decision(fresh_rows: int, last_good_rows: int | None, force: bool = False,
-                   min_ratio: float = MIN_RATIO) -> GuardDecision:
+def guard_decision(
+    fresh_rows: int, last_good_rows: int | None, force: bool = False, min_ratio: float = MIN_RATIO
+) -> GuardDecision:
     """Whether a fresh export with fresh_rows records may be saved, given the last good export's count."""
     if last_good_rows is None:
         return GuardDecision(True, "no earlier export of this list and tab")
@@ -70,8 +72,9 @@ def save_export(folder: Path, file_name: str, data: bytes) -> Path:
     return target
 
 
-def live_crawl_commands(python: str, out: Path, raw_dir: Path, force: bool = False,
-                        export_date: str | None = None) -> list[list[str]]:
+def live_crawl_commands(
+    python: str, out: Path, raw_dir: Path, force: bool = False, export_date: str | None = None
+) -> list[list[str]]:
     """The `scrapy crawl` command lines of a live crawl, one per spider (each runs in its own process).
     A spider that saves what it fetched into the snapshot (`live_saves_snapshot`, crawlers.registry) gets
     its snapshot sub-folder as `out`, and `force` / `export_date` when given."""

@@ -1,4 +1,5 @@
 """Did a crawl succeed? One rule shared by the raw-file pipeline and the `scrapy crawl` exit code."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

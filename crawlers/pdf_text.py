@@ -3,6 +3,7 @@
 Only reads what the file says: its metadata title and the text layer of each page, in page order.
 Scanned PDFs without a text layer give empty text; that is reported as such, not guessed at.
 """
+
 from __future__ import annotations
 
 import io

@@ -8,6 +8,7 @@ one). Items go to a temporary file beside the target; when the spider closes suc
 files are deleted, so a failed crawl never replaces a good raw file. Every spider of the project declares
 `raw_file_stem` (crawlers.registry); items of a spider without it pass through unwritten.
 """
+
 from __future__ import annotations
 
 import os

@@ -14,6 +14,7 @@ Each spider class in crawlers/spiders/ declares (docs/crawling.md):
 `spiders()` lists them through Scrapy's SpiderLoader (SPIDER_MODULES of crawlers.settings): adding a spider
 module is all it takes, there is no list to keep. Scrapy is imported only when `spiders()` is called.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,8 +47,13 @@ def contract(spider_class: Any) -> SpiderContract:
     folder = spider_class.snapshot_folder
     if folder is None and (spider_class.snapshot_required or spider_class.live_saves_snapshot):
         raise ContractError(f"{where}: snapshot_required / live_saves_snapshot need a snapshot_folder")
-    return SpiderContract(spider_class.name, folder, bool(spider_class.snapshot_required),
-                          bool(spider_class.live_saves_snapshot), spider_class)
+    return SpiderContract(
+        spider_class.name,
+        folder,
+        bool(spider_class.snapshot_required),
+        bool(spider_class.live_saves_snapshot),
+        spider_class,
+    )
 
 
 def spiders() -> list[SpiderContract]:
@@ -59,4 +65,3 @@ def spiders() -> list[SpiderContract]:
     settings.setmodule("crawlers.settings", priority="project")
     loader = get_spider_loader(settings)
     return [contract(loader.load(name)) for name in sorted(loader.list())]
-

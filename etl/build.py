@@ -2,6 +2,7 @@
 
 A failed build raises and leaves the previous database untouched.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,19 @@ SPIDER_ERROR = re.compile(r"^\S+ \S+ \[[\w.]+\] ERROR: (.*)$", re.M)
 def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
     """Run one spider in replay mode in a subprocess (Twisted's reactor cannot restart in-process)."""
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spider, "-a", f"export={export}",
-           "-s", f"RAW_DIR={raw_dir}", "-s", "LOG_LEVEL=WARNING"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        spider,
+        "-a",
+        f"export={export}",
+        "-s",
+        f"RAW_DIR={raw_dir}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0 or "Traceback" in result.stderr:
         # The spider reports bad input as `[<spider>] ERROR: <path>: <reason>` lines: those alone are the
@@ -82,10 +94,12 @@ def replay_stamp(export_dir: Path, spider_raw_dir: Path) -> dict:
     code = hashlib.sha256()
     for path in sorted((REPO_ROOT / "crawlers").rglob("*.py")):
         code.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return {"inputs": {str(p.relative_to(export_dir)): _sha256(p) for p in sorted(export_dir.rglob("*"))
-                       if p.is_file()},
-            "crawler_code": code.hexdigest(), "scrapy": version("scrapy"),
-            "raw_files": {p.name: _sha256(p) for p in sorted(spider_raw_dir.glob("*.jsonl"))}}
+    return {
+        "inputs": {str(p.relative_to(export_dir)): _sha256(p) for p in sorted(export_dir.rglob("*")) if p.is_file()},
+        "crawler_code": code.hexdigest(),
+        "scrapy": version("scrapy"),
+        "raw_files": {p.name: _sha256(p) for p in sorted(spider_raw_dir.glob("*.jsonl"))},
+    }
 
 
 def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
@@ -115,20 +129,20 @@ def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
 
 # The stages after the crawl, in order. Each reads the raw files or tables the previous ones wrote.
 STAGES: list[Callable[[BuildContext], None]] = [
-        provisions.stage,
-        load_breaches.stage,
-        load_actions.stage,
-        entities.stage,
-        links.stage,
-        topics.stage,
-        sectors.stage,
-        override_problems.stage,  # after the last stage that reads an overrides file
-        changes.stage,
-        investigations.stage,
-        coverage.stage,
-        # similar-case search: last, after every loader (it reads actions, provisions and breaches)
-        embed.stage,
-        similar.neighbours_stage,
+    provisions.stage,
+    load_breaches.stage,
+    load_actions.stage,
+    entities.stage,
+    links.stage,
+    topics.stage,
+    sectors.stage,
+    override_problems.stage,  # after the last stage that reads an overrides file
+    changes.stage,
+    investigations.stage,
+    coverage.stage,
+    # similar-case search: last, after every loader (it reads actions, provisions and breaches)
+    embed.stage,
+    similar.neighbours_stage,
 ]
 
 
@@ -137,8 +151,15 @@ def stage_name(stage: Callable[[BuildContext], None]) -> str:
     return module if stage.__name__ == "stage" else f"{module}.{stage.__name__}"
 
 
-def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path,
-          curated_dir: Path, echo: Echo = print, crawl: bool = True) -> BuildContext:
+def build(
+    snapshot_dir: Path,
+    db_path: Path,
+    raw_dir: Path,
+    cache_dir: Path,
+    curated_dir: Path,
+    echo: Echo = print,
+    crawl: bool = True,
+) -> BuildContext:
     """Build db_path from the snapshot; return the context with each stage's counts and timings."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -151,9 +172,15 @@ def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path,
     tmp_path = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
     try:
         db = sqlite_utils.Database(tmp_path)
-        ctx = BuildContext(db=db, snapshot_dir=snapshot_dir, raw_dir=raw_dir, cache_dir=cache_dir,
-                           curated_dir=curated_dir,
-                           previous_db=db_path if db_path.exists() else None, echo=echo)
+        ctx = BuildContext(
+            db=db,
+            snapshot_dir=snapshot_dir,
+            raw_dir=raw_dir,
+            cache_dir=cache_dir,
+            curated_dir=curated_dir,
+            previous_db=db_path if db_path.exists() else None,
+            echo=echo,
+        )
         ctx.timings["crawl"] = crawl_seconds
         for stage in STAGES:
             stage_started = time.perf_counter()

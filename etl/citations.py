@@ -16,6 +16,7 @@ A section number written with no context ("45 CFR", "§", "Section", "Part") cou
 section of Part 160 or 164 (`BARE_SECTIONS`), so that amounts, dates, phone numbers and version numbers
 are not taken for citations. With context, the part must still be 160, 162 or 164 (42 CFR: part 2).
 """
+
 from __future__ import annotations
 
 import re
@@ -26,18 +27,22 @@ from dataclasses import dataclass
 BARE_SECTIONS: frozenset[str] = frozenset(
     [f"160.{n}" for n in (101, 102, 103, 104, 105, 201, 202, 203, 204, 205)]
     + [f"160.{n}" for n in range(300, 317, 2)]
-    + ["160.400", "160.401"] + [f"160.{n}" for n in range(402, 427, 2)]
+    + ["160.400", "160.401"]
+    + [f"160.{n}" for n in range(402, 427, 2)]
     + [f"160.{n}" for n in range(500, 553, 2)]
     + [f"164.{n}" for n in (102, 103, 104, 105, 106)]
     + [f"164.{n}" for n in range(302, 319, 2)]
     + [f"164.{n}" for n in range(400, 415, 2)]
-    + ["164.500", "164.501"] + [f"164.{n}" for n in range(502, 515, 2)]
+    + ["164.500", "164.501"]
+    + [f"164.{n}" for n in range(502, 515, 2)]
     + [f"164.{n}" for n in range(520, 535, 2)]
 )
 HIPAA_PARTS = frozenset({160, 162, 164})
 PART2_TITLE = 42
 
 _SP = r"[ \t\u00a0]*"  # spaces within one citation (no line breaks between "164.308" and "(a)")
+
+
 def _title(name: str) -> str:
     return rf"(?P<{name}>45|42)\s*C\.?\s?F\.?\s?R\.?"
 
@@ -46,8 +51,9 @@ _TITLE = _title("title")
 _SECT_WORD = r"(?:§§?|\bsections?\b\.?|\bsecs?\.|\bsec\b)"
 # One paragraph label: a, aa, roman numerals, 1-2 digits, or one capital letter. Lowercase words such as
 # "(see)" are not labels.
-_LABEL = "(?:" + "|".join([r"[ivxl]{2,6}", *(c * 2 for c in "abcdefghjkmnopqrstuwyz"), r"[a-z]", r"\d{1,2}",
-                            r"[A-Z]"]) + ")"
+_LABEL = (
+    "(?:" + "|".join([r"[ivxl]{2,6}", *(c * 2 for c in "abcdefghjkmnopqrstuwyz"), r"[a-z]", r"\d{1,2}", r"[A-Z]"]) + ")"
+)
 _PARAS = rf"(?:{_SP}\({_LABEL}\))*"
 # A section number: not part of a larger number, amount, date or dotted version.
 _SECNUM = r"(?<![\w$.,/-])(?<!\$\s)(?P<part>\d{1,3})\.(?P<sec>\d{1,4})(?![\d])(?!\.\d)(?!,\d)"
@@ -66,19 +72,18 @@ _ANCHOR = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _SECTION_AT = re.compile(rf"{_SECNUM}(?P<paras>{_PARAS})")
-_PART_AT = re.compile(rf"(?P<part>\d{{1,3}})\b(?!\.\d)(?:\s*,?\s*subpart{_SP}(?P<subpart>[A-Z])\b)?",
-                      re.IGNORECASE)
+_PART_AT = re.compile(rf"(?P<part>\d{{1,3}})\b(?!\.\d)(?:\s*,?\s*subpart{_SP}(?P<subpart>[A-Z])\b)?", re.IGNORECASE)
 _PART_LIST_NEXT = re.compile(rf"{_SEP}(?:parts?\s+)?(?P<part>\d{{1,3}})\b(?!\.\d)", re.IGNORECASE)
 _SUBPART_AFTER = re.compile(rf"\s*,?\s*subpart{_SP}(?P<subpart>[A-Z])\b", re.IGNORECASE)
 _PARAS_AT = re.compile(rf"(?P<paras>\({_LABEL}\)(?:{_SP}\({_LABEL}\))*)")
 _LABEL_RE = re.compile(r"\(([^()]+)\)")
 _SEP_RE = re.compile(_SEP, re.IGNORECASE)
-_RANGE_RE = re.compile(rf"{_RANGE_SEP}(?:(?P<part>\d{{1,3}})\.)?(?P<sec>\d{{1,4}})(?![\d])(?!\.\d)(?!,\d)",
-                       re.IGNORECASE)
+_RANGE_RE = re.compile(
+    rf"{_RANGE_SEP}(?:(?P<part>\d{{1,3}})\.)?(?P<sec>\d{{1,4}})(?![\d])(?!\.\d)(?!,\d)", re.IGNORECASE
+)
 _PARA_RANGE_RE = re.compile(rf"{_RANGE_SEP}\((?P<label>{_LABEL})\)", re.IGNORECASE)
 # canonicalize() accepts the canonical subpart form, which free text does not use without "Part".
-_CANON_SUBPART = re.compile(r"(?:part\s+)?(?P<part>160|162|164)\s*,?\s*subpart\s+(?P<subpart>[A-Z])",
-                            re.IGNORECASE)
+_CANON_SUBPART = re.compile(r"(?:part\s+)?(?P<part>160|162|164)\s*,?\s*subpart\s+(?P<subpart>[A-Z])", re.IGNORECASE)
 
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50}
 
@@ -88,12 +93,12 @@ class Citation:
     """One citation found in a text. `start`/`end` are offsets of `text` in the searched string."""
 
     canonical: str
-    title: int                    # 45 or 42
-    part: int                     # 160, 162, 164 (title 45) or 2 (title 42)
-    section: str | None           # "164.308"; None for a part or subpart reference
-    paragraphs: tuple[str, ...]   # ("a", "1", "ii", "A")
-    kind: str                     # "section" | "part" | "subpart" | "range"
-    subpart: str | None = None    # "C" for "164 Subpart C"
+    title: int  # 45 or 42
+    part: int  # 160, 162, 164 (title 45) or 2 (title 42)
+    section: str | None  # "164.308"; None for a part or subpart reference
+    paragraphs: tuple[str, ...]  # ("a", "1", "ii", "A")
+    kind: str  # "section" | "part" | "subpart" | "range"
+    subpart: str | None = None  # "C" for "164 Subpart C"
     range_end: str | None = None  # "164.414" for "164.400-164.414"
     start: int = 0
     end: int = 0
@@ -185,8 +190,13 @@ def _label_range(first: str, last: str) -> list[str] | None:
     ra, rb = _roman_value(first), _roman_value(last)
     if ra and rb and len(first) + len(last) > 2 and ra < rb:
         return [_to_roman(n) for n in range(ra, rb + 1)]
-    if len(first) == len(last) == 1 and first.isalpha() and last.isalpha() \
-            and first.isupper() == last.isupper() and ord(first) < ord(last):
+    if (
+        len(first) == len(last) == 1
+        and first.isalpha()
+        and last.isalpha()
+        and first.isupper() == last.isupper()
+        and ord(first) < ord(last)
+    ):
         return [chr(c) for c in range(ord(first), ord(last) + 1)]
     return None
 
@@ -199,11 +209,19 @@ class _Scanner:
     def add(self, citation: Citation) -> None:
         self.found.append(citation)
 
-    def section(self, title: int, part: int, sec: str, paragraphs: tuple[str, ...],
-                start: int, end: int) -> Citation:
+    def section(self, title: int, part: int, sec: str, paragraphs: tuple[str, ...], start: int, end: int) -> Citation:
         section = f"{part}.{sec}"
-        c = Citation(_section_canonical(title, section, paragraphs), title, part, section, paragraphs,
-                     "section", start=start, end=end, text=self.text[start:end])
+        c = Citation(
+            _section_canonical(title, section, paragraphs),
+            title,
+            part,
+            section,
+            paragraphs,
+            "section",
+            start=start,
+            end=end,
+            text=self.text[start:end],
+        )
         self.add(c)
         return c
 
@@ -238,9 +256,20 @@ class _Scanner:
         part = int(m.group("sp_part"))
         if _part_allowed(title, part):
             for letter in re.findall(r"\b([A-Ea-e])\b", m.group("sp_letters")):
-                self.add(Citation(_part_canonical(title, part, letter.upper()), title, part, None, (),
-                                  "subpart", subpart=letter.upper(), start=m.start(), end=m.end(),
-                                  text=m.group(0)))
+                self.add(
+                    Citation(
+                        _part_canonical(title, part, letter.upper()),
+                        title,
+                        part,
+                        None,
+                        (),
+                        "subpart",
+                        subpart=letter.upper(),
+                        start=m.start(),
+                        end=m.end(),
+                        text=m.group(0),
+                    )
+                )
         return m.end()
 
     def parts(self, start: int, pos: int, title: int, after_word: bool = False) -> int:
@@ -258,9 +287,20 @@ class _Scanner:
             part = int(n.group("part"))
             stop = sub.end() if sub else n.end()
             subpart = sub.group("subpart").upper() if sub else None
-            self.add(Citation(_part_canonical(title, part, subpart), title, part, None, (),
-                              "subpart" if subpart else "part", subpart=subpart, start=n.start("part"),
-                              end=stop, text=self.text[n.start("part"):stop]))
+            self.add(
+                Citation(
+                    _part_canonical(title, part, subpart),
+                    title,
+                    part,
+                    None,
+                    (),
+                    "subpart" if subpart else "part",
+                    subpart=subpart,
+                    start=n.start("part"),
+                    end=stop,
+                    text=self.text[n.start("part") : stop],
+                )
+            )
             end = stop
         return end
 
@@ -269,9 +309,20 @@ class _Scanner:
         if not _part_allowed(title, part):
             return m.end()
         subpart = m.group("subpart").upper() if m.group("subpart") else None
-        self.add(Citation(_part_canonical(title, part, subpart), title, part, None, (),
-                          "subpart" if subpart else "part", subpart=subpart, start=start, end=m.end(),
-                          text=self.text[start:m.end()]))
+        self.add(
+            Citation(
+                _part_canonical(title, part, subpart),
+                title,
+                part,
+                None,
+                (),
+                "subpart" if subpart else "part",
+                subpart=subpart,
+                start=start,
+                end=m.end(),
+                text=self.text[start : m.end()],
+            )
+        )
         return m.end()
 
     def sections(self, start: int, pos: int, title: int, explicit: bool) -> int | None:
@@ -316,16 +367,30 @@ class _Scanner:
         part = int(m.group("part") or first.part)
         end_section = f"{part}.{m.group('sec')}"
         sec_start, sec_end = int(_section_number(first)), int(m.group("sec"))
-        if part != first.part or not sec_start < sec_end <= 999 \
-                or not _section_allowed(first.title, part, end_section, explicit):
+        if (
+            part != first.part
+            or not sec_start < sec_end <= 999
+            or not _section_allowed(first.title, part, end_section, explicit)
+        ):
             return pos
         self.found.pop()
         canonical = f"{first.section}-{end_section}"
         if first.title == PART2_TITLE:
             canonical = f"42 CFR {canonical}"
-        self.add(Citation(canonical, first.title, first.part, first.section, (), "range",
-                          range_end=end_section, start=first.start, end=m.end(),
-                          text=self.text[first.start:m.end()]))
+        self.add(
+            Citation(
+                canonical,
+                first.title,
+                first.part,
+                first.section,
+                (),
+                "range",
+                range_end=end_section,
+                start=first.start,
+                end=m.end(),
+                text=self.text[first.start : m.end()],
+            )
+        )
         return m.end()
 
     def paragraph_range_after(self, last: Citation, pos: int) -> int:
@@ -336,8 +401,14 @@ class _Scanner:
         if labels is None:
             return pos
         for label in labels[1:]:
-            self.section(last.title, last.part, _section_number(last), last.paragraphs[:-1] + (label,),
-                         m.start("label") - 1, m.end())
+            self.section(
+                last.title,
+                last.part,
+                _section_number(last),
+                last.paragraphs[:-1] + (label,),
+                m.start("label") - 1,
+                m.end(),
+            )
         return m.end()
 
 
@@ -359,8 +430,7 @@ def canonicalize(s: str) -> str:
     if sub:
         return _part_canonical(45, int(sub.group("part")), sub.group("subpart").upper())
     # A string handed to canonicalize() is a citation by assertion: parse it with explicit context.
-    prefixed = stripped if re.match(r"(?:45|42)\s*C\.?\s?F\.?\s?R|§|sec|part", stripped, re.I) \
-        else f"§ {stripped}"
+    prefixed = stripped if re.match(r"(?:45|42)\s*C\.?\s?F\.?\s?R|§|sec|part", stripped, re.I) else f"§ {stripped}"
     offset = len(prefixed) - len(stripped)
     found = parse_citations(prefixed)
     if len(found) != 1 or found[0].end != len(prefixed) or found[0].start > offset:

@@ -1,4 +1,5 @@
 """The `kb` command: thin click commands over the etl package's Python API."""
+
 from __future__ import annotations
 
 import json
@@ -15,19 +16,29 @@ DEFAULT_DB = REPO_ROOT / "data" / "kb.db"
 
 def in_repo(path: Path) -> str:
     """How a default path is shown in --help: relative to the repository, so the docs show no machine paths."""
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else f"../{path.relative_to(REPO_ROOT.parent)}"
+    return (
+        str(path.relative_to(REPO_ROOT))
+        if path.is_relative_to(REPO_ROOT)
+        else f"../{path.relative_to(REPO_ROOT.parent)}"
+    )
 
 
 def db_option(must_exist: bool = True):
     """The --db option every command that reads or writes the database shares."""
-    return click.option("--db", "db_path", default=DEFAULT_DB, show_default=in_repo(DEFAULT_DB),
-                        type=click.Path(path_type=Path, dir_okay=False, exists=must_exist),
-                        help="The SQLite database (Datasette serves it as `kb`, so its file name is kb.db).")
+    return click.option(
+        "--db",
+        "db_path",
+        default=DEFAULT_DB,
+        show_default=in_repo(DEFAULT_DB),
+        type=click.Path(path_type=Path, dir_okay=False, exists=must_exist),
+        help="The SQLite database (Datasette serves it as `kb`, so its file name is kb.db).",
+    )
 
 
 def repo_path_option(name: str, default: Path, help: str, **kwargs):
-    return click.option(name, type=click.Path(path_type=Path), default=default, show_default=in_repo(default),
-                        help=help, **kwargs)
+    return click.option(
+        name, type=click.Path(path_type=Path), default=default, show_default=in_repo(default), help=help, **kwargs
+    )
 
 
 @click.group()
@@ -37,15 +48,20 @@ def cli() -> None:
 
 
 @cli.command()
-@repo_path_option("--snapshot-dir", REPO_ROOT.parent / "shared" / "snapshot", envvar=SNAPSHOT_ENVVAR,
-                  help=f"Recorded exports to replay (breach_portal/, hhs_press_releases/); also ${SNAPSHOT_ENVVAR}.")
+@repo_path_option(
+    "--snapshot-dir",
+    REPO_ROOT.parent / "shared" / "snapshot",
+    envvar=SNAPSHOT_ENVVAR,
+    help=f"Recorded exports to replay (breach_portal/, hhs_press_releases/); also ${SNAPSHOT_ENVVAR}.",
+)
 @db_option(must_exist=False)
-@repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl stage writes, one file per export.")
+@repo_path_option(
+    "--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl stage writes, one file per export."
+)
 @repo_path_option("--cache-dir", REPO_ROOT / "data" / "cache", help="Embedding cache (vectors keyed by text hash).")
 @repo_path_option("--curated-dir", REPO_ROOT / "data" / "curated", help="Curated facts and override files.")
 @click.option("--no-crawl", is_flag=True, help="Reuse the raw JSONL already in --raw-dir.")
-def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, curated_dir: Path,
-          no_crawl: bool) -> None:
+def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, curated_dir: Path, no_crawl: bool) -> None:
     """Build the database from the recorded snapshot (atomic: a failure keeps the old database)."""
     try:
         build_kb(snapshot_dir, db_path, raw_dir, cache_dir, curated_dir, echo=click.echo, crawl=not no_crawl)
@@ -91,8 +107,11 @@ def publish(db_path: Path, out: Path) -> None:
 
 
 @cli.command()
-@repo_path_option("--out", REPO_ROOT / "data" / "snapshot",
-                  help="Snapshot folder the fresh exports are saved into (breach_portal/...).")
+@repo_path_option(
+    "--out",
+    REPO_ROOT / "data" / "snapshot",
+    help="Snapshot folder the fresh exports are saved into (breach_portal/...).",
+)
 @repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl writes.")
 @click.option("--force", is_flag=True, help="Save a fresh export even if it has under 80% of the rows of the last one.")
 @click.option("--export-date", default=None, help="Date stamped on the saved exports (default: today).")
@@ -117,13 +136,26 @@ def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> Non
 
 @cli.command("import-export")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--tab", required=True, type=click.Choice(["archive", "under_investigation"]),
-              help="The portal tab the export was taken from.")
+@click.option(
+    "--tab",
+    required=True,
+    type=click.Choice(["archive", "under_investigation"]),
+    help="The portal tab the export was taken from.",
+)
 @click.option("--date", "export_date", required=True, metavar="YYYY-MM[-DD]", help="When the export was taken.")
-@click.option("--list", "list_", type=click.Choice(["hipaa", "part2"]), default="hipaa", show_default=True,
-              help="hipaa (breach_report.jsf) or part2 (the 42 CFR Part 2 list).")
-@repo_path_option("--snapshot-dir", REPO_ROOT / "data" / "snapshot",
-                  help="Snapshot folder; the export goes into its breach_portal/ folder.")
+@click.option(
+    "--list",
+    "list_",
+    type=click.Choice(["hipaa", "part2"]),
+    default="hipaa",
+    show_default=True,
+    help="hipaa (breach_report.jsf) or part2 (the 42 CFR Part 2 list).",
+)
+@repo_path_option(
+    "--snapshot-dir",
+    REPO_ROOT / "data" / "snapshot",
+    help="Snapshot folder; the export goes into its breach_portal/ folder.",
+)
 def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_dir: Path) -> None:
     """Check a downloaded export (e.g. breach_report.csv) and copy it into the snapshot under the name the
     build reads (breach_report[_part2]_<tab>_<date>.csv), atomically, never overwriting another file."""
@@ -144,14 +176,24 @@ def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_d
 @click.argument("query", required=False)
 @click.option("--like", "like_id", metavar="ACTION_ID", help="Find cases like this enforcement action instead.")
 @click.option("--k", default=10, show_default=True, type=click.IntRange(1, 100), help="Number of results.")
-@click.option("--kind", type=click.Choice(["actions", "breaches", "all"]), default=None,
-              help="What to return [default: all for QUERY, actions for --like].")
-@click.option("--ranker", type=click.Choice(["hybrid", "vector", "bm25"]), default="hybrid", show_default=True,
-              help="Ranking for QUERY (--like always uses the stored vectors).")
+@click.option(
+    "--kind",
+    type=click.Choice(["actions", "breaches", "all"]),
+    default=None,
+    help="What to return [default: all for QUERY, actions for --like].",
+)
+@click.option(
+    "--ranker",
+    type=click.Choice(["hybrid", "vector", "bm25"]),
+    default="hybrid",
+    show_default=True,
+    help="Ranking for QUERY (--like always uses the stored vectors).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @db_option()
-def similar(query: str | None, like_id: str | None, k: int, kind: str | None, ranker: str, as_json: bool,
-            db_path: Path) -> None:
+def similar(
+    query: str | None, like_id: str | None, k: int, kind: str | None, ranker: str, as_json: bool, db_path: Path
+) -> None:
     """Find precedents: enforcement actions and breach reports similar to QUERY or to --like ACTION_ID."""
     import sqlite3
 
@@ -177,8 +219,9 @@ def similar(query: str | None, like_id: str | None, k: int, kind: str | None, ra
     for n, r in enumerate(results, 1):
         amount = f"${r['amount']:,}" if r["amount"] is not None else ""
         why = ", ".join([p["id"] or p["heading"] for p in r["shared_provisions"]] or r["matched_terms"])
-        click.echo(f"{n:>2}. {r['score']:.4f}  {r['kind']:<6} {r['id']}  {r['entity']}  {r['date'] or ''}  "
-                   f"{amount}".rstrip())
+        click.echo(
+            f"{n:>2}. {r['score']:.4f}  {r['kind']:<6} {r['id']}  {r['entity']}  {r['date'] or ''}  {amount}".rstrip()
+        )
         if why:
             click.echo(f"    why: {why}")
 
@@ -197,8 +240,11 @@ def cite(text: str) -> None:
 
 
 @cli.command("check-curated")
-@click.argument("path", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-                default=REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl")
+@click.argument(
+    "path",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl",
+)
 # (PATH defaults to data/curated/ocr_actions.jsonl in the repository)
 def check_curated(path: Path) -> None:
     """Check every line of the curated enforcement facts; print each problem as file:line: field: reason."""

@@ -3,6 +3,7 @@
 A leaf module: it imports nothing from `etl`, so every stage can import it and the orchestrator
 (`etl/build.py`) imports the stages, never the other way round.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

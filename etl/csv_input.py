@@ -1,4 +1,5 @@
 """Reading the project's hand-maintained CSV files (overrides, reference tables) with checked shape."""
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,10 @@ def checked_rows(path: Path, columns: list[str], error: type[Exception]) -> Iter
     with path.open(newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if reader.fieldnames != list(columns):
-            raise error(f"{path}:1: field '(header)': expected columns {','.join(columns)}, "
-                        f"got {','.join(reader.fieldnames or [])}")
+            raise error(
+                f"{path}:1: field '(header)': expected columns {','.join(columns)}, "
+                f"got {','.join(reader.fieldnames or [])}"
+            )
         for row in reader:
             if None in row or any(value is None for value in row.values()):
                 raise error(f"{path}:{reader.line_num}: field '(line)': expected {len(columns)} columns")

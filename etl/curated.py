@@ -6,6 +6,7 @@ checks every line and returns the valid records with their line numbers plus one
 `rejected_rows` and load the rest; `load_curated` is the strict form (raises on any error), used by
 `kb check-curated`. The field list and what each field means are in data/curated/README.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,21 @@ CONFIDENCE = ("high", "medium", "low")
 BASES = ("stated", "mapped", "initiative", "first_pass")
 VIOLATION_FIELDS = ("cfr", "label", "basis")
 # What a corrective action plan requires (`cap_obligations`), the fixed labels of the shared file's README.
-CAP_OBLIGATIONS = ("risk analysis", "risk management plan", "policies and procedures", "training",
-                   "breach notification", "access log review", "encryption", "device and media inventory",
-                   "business associate agreements", "right of access procedures",
-                   "monitor / independent assessor", "annual reports", "other")
+CAP_OBLIGATIONS = (
+    "risk analysis",
+    "risk management plan",
+    "policies and procedures",
+    "training",
+    "breach notification",
+    "access log review",
+    "encryption",
+    "device and media inventory",
+    "business associate agreements",
+    "right of access procedures",
+    "monitor / independent assessor",
+    "annual reports",
+    "other",
+)
 _URL = re.compile(r"https?://[^\s/]+\.[^\s/]+(/\S*)?")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -67,6 +79,7 @@ class CuratedRecord:
 
 
 # --- field checks: each returns a reason string when the value is invalid, else None ---------------
+
 
 def _text(value: Any, allow_empty: bool = False) -> str | None:
     if not isinstance(value, str):
@@ -105,6 +118,7 @@ def _count(lowest: int, highest: int | None = None) -> Callable[[Any], str | Non
             bounds = f"{lowest}..{highest}" if highest is not None else f">= {lowest}"
             return f"{value} is out of range ({bounds})"
         return None
+
     return check
 
 
@@ -118,8 +132,9 @@ def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else f"expected true, false or null, got {value!r}"
 
 
-def _string_list(value: Any, urls: bool = False, non_empty: bool = False,
-                 choices: tuple[str, ...] | None = None) -> str | None:
+def _string_list(
+    value: Any, urls: bool = False, non_empty: bool = False, choices: tuple[str, ...] | None = None
+) -> str | None:
     if not isinstance(value, list):
         return f"expected a list, got {type(value).__name__}"
     if non_empty and not value:
@@ -202,8 +217,13 @@ def record_errors(record: Any) -> list[tuple[str, str]]:
     if "violations" in record:
         errors += _violation_errors(record["violations"])
     announced, reported = record.get("announced"), record.get("breach_reported")
-    if isinstance(announced, str) and isinstance(reported, str) and not _iso_date(announced) \
-            and not _iso_date(reported) and reported > announced:
+    if (
+        isinstance(announced, str)
+        and isinstance(reported, str)
+        and not _iso_date(announced)
+        and not _iso_date(reported)
+        and reported > announced
+    ):
         errors.append(("breach_reported", f"{reported} is after the announcement {announced}"))
     errors += _cap_errors(record, {fld for fld, _ in errors})
     return errors
@@ -217,14 +237,24 @@ def _cap_errors(record: dict, bad: set[str]) -> list[tuple[str, str]]:
         return []
     cap, errors = record["cap"], []
     if record["cap_years"] is not None and cap is not True:
-        errors.append(("cap_years", f"{record['cap_years']} years given but cap is {json.dumps(cap)}: "
-                                    "a plan length requires cap true"))
+        errors.append(
+            (
+                "cap_years",
+                f"{record['cap_years']} years given but cap is {json.dumps(cap)}: a plan length requires cap true",
+            )
+        )
     if record["cap_obligations"] and cap is not True:
-        errors.append(("cap_obligations", f"obligations listed but cap is {json.dumps(cap)}: "
-                                          "obligations require cap true"))
+        errors.append(
+            ("cap_obligations", f"obligations listed but cap is {json.dumps(cap)}: obligations require cap true")
+        )
     if record.get("action_type") == "civil_money_penalty" and "action_type" not in bad and cap is True:
-        errors.append(("cap", "true for a civil_money_penalty: a penalty is not a settlement and carries "
-                              "no corrective action plan (use null)"))
+        errors.append(
+            (
+                "cap",
+                "true for a civil_money_penalty: a penalty is not a settlement and carries "
+                "no corrective action plan (use null)",
+            )
+        )
     return errors
 
 
@@ -241,8 +271,9 @@ def read_curated(path: Path) -> tuple[list[CuratedRecord], list[CuratedError]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:
-                errors.append(CuratedError(file, number, "(line)", f"not valid JSON: {e.msg} at column {e.colno}",
-                                           line))
+                errors.append(
+                    CuratedError(file, number, "(line)", f"not valid JSON: {e.msg} at column {e.colno}", line)
+                )
                 continue
             problems = record_errors(record)
             if not problems:

@@ -46,6 +46,7 @@ fresh database each time, so vectors persist in <cache_dir>/embeddings.sqlite ke
 load the model), a changed text is embedded alone, and a build killed while embedding keeps the
 batches already done.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -134,8 +135,13 @@ def encode(texts: Sequence[str]) -> np.ndarray:
     """Embed texts with the real model: (n, 384) float32, L2-normalized."""
     model = load_model()
     with _encode_lock:  # one forward pass at a time: Datasette may call from several threads
-        vectors = model.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
-                               convert_to_numpy=True, show_progress_bar=False)
+        vectors = model.encode(
+            list(texts),
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
     return np.asarray(vectors, dtype=np.float32)
 
 
@@ -153,6 +159,7 @@ def query_encoder() -> Encoder:
 
 # ---- what is embedded -------------------------------------------------------------------------------
 
+
 def _sentence(label: str, values: Iterable[str]) -> str:
     values = [v.strip() for v in values if v and v.strip()]
     return f"{label}: {'; '.join(values)}." if values else ""
@@ -160,8 +167,11 @@ def _sentence(label: str, values: Iterable[str]) -> str:
 
 def action_text(summary: str | None, incident: Sequence[str], provision_headings: Sequence[str]) -> str:
     """The text embedded for an enforcement action (see the module docstring)."""
-    parts = [(summary or "").strip(), _sentence("Incident", incident),
-             _sentence("Provisions", sorted(set(provision_headings)))]
+    parts = [
+        (summary or "").strip(),
+        _sentence("Incident", incident),
+        _sentence("Provisions", sorted(set(provision_headings))),
+    ]
     return "\n".join(p for p in parts if p)
 
 
@@ -169,12 +179,16 @@ def breach_text(description: str | None, breach_type: str | None, location: str 
     """The text embedded for a breach report, or None when it has no description (not embedded)."""
     if not description or not description.strip():
         return None
-    facts = " ".join(p for p in [f"Breach type: {breach_type}." if breach_type else "",
-                                 f"Location: {location}." if location else ""] if p)
+    facts = " ".join(
+        p
+        for p in [f"Breach type: {breach_type}." if breach_type else "", f"Location: {location}." if location else ""]
+        if p
+    )
     return "\n".join(p for p in [description.strip(), facts] if p)
 
 
 # ---- chunking ---------------------------------------------------------------------------------------
+
 
 def chunk_spans(word_start: Sequence[bool], window: int = WINDOW, overlap: int = OVERLAP) -> list[tuple[int, int]]:
     """Token spans [start, end) of at most `window` tokens covering all tokens, consecutive spans sharing
@@ -199,8 +213,9 @@ def chunk_spans(word_start: Sequence[bool], window: int = WINDOW, overlap: int =
         if end >= n:
             return spans
         target = max(end - overlap, start + 1)
-        start = (word_start_in(start + 1, target, backwards=True)
-                 or word_start_in(target, end, backwards=False) or target)
+        start = (
+            word_start_in(start + 1, target, backwards=True) or word_start_in(target, end, backwards=False) or target
+        )
         prev_end = end
 
 
@@ -212,7 +227,7 @@ def chunk_text(text: str, tokenizer, window: int = WINDOW, overlap: int = OVERLA
         return [text]
     pieces = tokenizer.convert_ids_to_tokens(enc["input_ids"])
     word_start = [not p.startswith("##") for p in pieces]
-    return [text[offsets[s][0]:offsets[e - 1][1]] for s, e in chunk_spans(word_start, window, overlap)]
+    return [text[offsets[s][0] : offsets[e - 1][1]] for s, e in chunk_spans(word_start, window, overlap)]
 
 
 def content_hash(text: str) -> str:
@@ -248,17 +263,21 @@ class Chunk:
 def _require(db: sqlite_utils.Database, tables: Sequence[str]) -> None:
     missing = [t for t in tables if not db[t].exists()]
     if missing:
-        raise RuntimeError(f"embed: table(s) {', '.join(missing)} not found; the embed stage must run after "
-                           "the loaders (etl/build.py STAGES)")
+        raise RuntimeError(
+            f"embed: table(s) {', '.join(missing)} not found; the embed stage must run after "
+            "the loaders (etl/build.py STAGES)"
+        )
 
 
-def action_item(action_id: str, summary: str | None, incident: Sequence[str],
-                provision_headings: Sequence[str]) -> Item | None:
+def action_item(
+    action_id: str, summary: str | None, incident: Sequence[str], provision_headings: Sequence[str]
+) -> Item | None:
     text = action_text(summary, incident, provision_headings)
     if not text:
         return None
-    passages = [("sentence", x) for x in sentences(summary)] + [("incident", x.strip()) for x in incident
-                                                               if x and x.strip()]
+    passages = [("sentence", x) for x in sentences(summary)] + [
+        ("incident", x.strip()) for x in incident if x and x.strip()
+    ]
     return Item("action", action_id, text, tuple(passages))
 
 
@@ -301,6 +320,7 @@ def chunks_for(items: Iterable[Item], tokenizer) -> list[Chunk]:
 
 # ---- persistent vector cache ------------------------------------------------------------------------
 
+
 class VectorCache:
     """(model, content_hash) -> float32 vector, in its own SQLite file that outlives builds."""
 
@@ -316,15 +336,19 @@ class VectorCache:
         wanted = sorted(set(hashes))
         found: dict[str, bytes] = {}
         for i in range(0, len(wanted), 500):
-            part = wanted[i:i + 500]
-            sql = (f"select content_hash, vector from vectors where model = ? "
-                   f"and content_hash in ({','.join('?' * len(part))})")
+            part = wanted[i : i + 500]
+            sql = (
+                f"select content_hash, vector from vectors where model = ? "
+                f"and content_hash in ({','.join('?' * len(part))})"
+            )
             found.update(self.conn.execute(sql, [model, *part]).fetchall())
         return found
 
     def put_many(self, model: str, pairs: Iterable[tuple[str, bytes]]) -> None:
-        self.conn.executemany("insert or replace into vectors (model, content_hash, vector) values (?, ?, ?)",
-                              [(model, h, v) for h, v in pairs])
+        self.conn.executemany(
+            "insert or replace into vectors (model, content_hash, vector) values (?, ?, ?)",
+            [(model, h, v) for h, v in pairs],
+        )
         self.conn.commit()
 
     def close(self) -> None:
@@ -333,6 +357,7 @@ class VectorCache:
 
 # ---- the stage --------------------------------------------------------------------------------------
 
+
 @dataclass
 class EmbedReport:
     actions: int
@@ -340,17 +365,22 @@ class EmbedReport:
     breaches_skipped: int
     chunks: int
     embedded: int  # distinct chunk texts sent to the model in this run
-    reused: int    # distinct chunk texts whose vector came from the cache
+    reused: int  # distinct chunk texts whose vector came from the cache
 
 
 def _progress(total: int):
-    return click.progressbar(length=total, label="embed  texts", file=sys.stderr, show_pos=True,
-                             show_eta=True)
+    return click.progressbar(length=total, label="embed  texts", file=sys.stderr, show_pos=True, show_eta=True)
 
 
-def embed_database(db: sqlite_utils.Database, cache_path: Path, encoder: Encoder | None = None,
-                   tokenizer=None, model: str | None = None, batch_size: int = BATCH_SIZE,
-                   echo: Callable[[str], None] = print) -> EmbedReport:
+def embed_database(
+    db: sqlite_utils.Database,
+    cache_path: Path,
+    encoder: Encoder | None = None,
+    tokenizer=None,
+    model: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    echo: Callable[[str], None] = print,
+) -> EmbedReport:
     """Write the `embeddings` table of db, embedding only chunk texts the cache does not hold.
 
     encoder/tokenizer/model default to the real model; the model is loaded only if something is new."""
@@ -369,7 +399,7 @@ def embed_database(db: sqlite_utils.Database, cache_path: Path, encoder: Encoder
             encoder = encoder or encode
             with _progress(len(todo)) as bar:
                 for i in range(0, len(todo), batch_size):
-                    batch = todo[i:i + batch_size]
+                    batch = todo[i : i + batch_size]
                     out = np.asarray(encoder([by_hash[h] for h in batch]), dtype="<f4")
                     if out.shape != (len(batch), DIMENSIONS):
                         raise RuntimeError(f"embed: encoder returned shape {out.shape} for {len(batch)} texts")
@@ -379,26 +409,50 @@ def embed_database(db: sqlite_utils.Database, cache_path: Path, encoder: Encoder
                     bar.update(len(batch))
     finally:
         cache.close()
-    rows = [{"kind": c.kind, "item_id": c.item_id, "chunk": c.chunk, "part": c.part, "model": model,
-             "content_hash": c.content_hash, "vector": vectors[c.content_hash]} for c in chunks]
+    rows = [
+        {
+            "kind": c.kind,
+            "item_id": c.item_id,
+            "chunk": c.chunk,
+            "part": c.part,
+            "model": model,
+            "content_hash": c.content_hash,
+            "vector": vectors[c.content_hash],
+        }
+        for c in chunks
+    ]
     table = db.table("embeddings")
     table.drop(ignore=True)
-    table.create({"kind": str, "item_id": str, "chunk": int, "part": str, "model": str, "content_hash": str,
-                  "vector": bytes}, pk=("kind", "item_id", "chunk"),
-                 not_null={"kind", "item_id", "chunk", "part", "model", "content_hash", "vector"})
+    table.create(
+        {"kind": str, "item_id": str, "chunk": int, "part": str, "model": str, "content_hash": str, "vector": bytes},
+        pk=("kind", "item_id", "chunk"),
+        not_null={"kind", "item_id", "chunk", "part", "model", "content_hash", "vector"},
+    )
     table.insert_all(rows, batch_size=1000)
-    report = EmbedReport(actions=sum(1 for i in items if i.kind == "action"),
-                         breaches=sum(1 for i in items if i.kind == "breach"), breaches_skipped=skipped,
-                         chunks=len(chunks), embedded=len(todo), reused=reused)
-    echo(f"embed  {report.actions} actions + {report.breaches} breaches -> {report.chunks} chunks "
-         f"({report.breaches_skipped} breaches without description not embedded); "
-         f"embedded {report.embedded} texts, reused {report.reused} from cache")
+    report = EmbedReport(
+        actions=sum(1 for i in items if i.kind == "action"),
+        breaches=sum(1 for i in items if i.kind == "breach"),
+        breaches_skipped=skipped,
+        chunks=len(chunks),
+        embedded=len(todo),
+        reused=reused,
+    )
+    echo(
+        f"embed  {report.actions} actions + {report.breaches} breaches -> {report.chunks} chunks "
+        f"({report.breaches_skipped} breaches without description not embedded); "
+        f"embedded {report.embedded} texts, reused {report.reused} from cache"
+    )
     return report
 
 
 def stage(ctx: BuildContext) -> None:
     """Build stage: embeddings for every action and described breach (runs after all loaders)."""
     report = embed_database(ctx.db, Path(ctx.cache_dir) / CACHE_FILE, echo=ctx.echo)
-    ctx.counts.update({"embeddings_chunks": report.chunks, "embeddings_embedded": report.embedded,
-                       "embeddings_reused": report.reused,
-                       "embeddings_breaches_skipped": report.breaches_skipped})
+    ctx.counts.update(
+        {
+            "embeddings_chunks": report.chunks,
+            "embeddings_embedded": report.embedded,
+            "embeddings_reused": report.reused,
+            "embeddings_breaches_skipped": report.breaches_skipped,
+        }
+    )

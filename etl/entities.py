@@ -23,6 +23,7 @@ slug, no reason) stops the build. A row whose match finds no record of this buil
 target is no entity of it, is skipped and reported (etl/override_problems.py): the file names records of
 the project's full snapshot, and a build of another snapshot may lack them.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,11 +72,12 @@ class EntityOverride:
 @dataclass
 class Resolution:
     """Which entity every record belongs to, and how it got there."""
-    entity_of: dict[tuple[str, str], str] = field(default_factory=dict)   # (source, record id) -> entity id
-    method_of: dict[tuple[str, str], str] = field(default_factory=dict)   # (source, record id) -> method
-    related: list[tuple[str, str, str]] = field(default_factory=list)     # (entity id, related entity id, reason)
+
+    entity_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, record id) -> entity id
+    method_of: dict[tuple[str, str], str] = field(default_factory=dict)  # (source, record id) -> method
+    related: list[tuple[str, str, str]] = field(default_factory=list)  # (entity id, related entity id, reason)
     unresolved: list[Record] = field(default_factory=list)
-    skipped: list[dict] = field(default_factory=list)   # override rows whose target is absent (override_problems)
+    skipped: list[dict] = field(default_factory=list)  # override rows whose target is absent (override_problems)
 
 
 def alias_names(name: str) -> list[str]:
@@ -99,8 +101,9 @@ def read_overrides(path: Path) -> list[EntityOverride]:
             raise OverrideError(f"{path}:{line}: field 'target': {target!r} is not an entity id slug")
         if not (row["reason"] or "").strip():
             raise OverrideError(f"{path}:{line}: field 'reason': every override needs a reason")
-        rows.append(EntityOverride(line, rule, match, (row["state"] or "").strip() or None, target,
-                                   row["reason"].strip()))
+        rows.append(
+            EntityOverride(line, rule, match, (row["state"] or "").strip() or None, target, row["reason"].strip())
+        )
     return rows
 
 
@@ -171,8 +174,7 @@ def _matching(o: EntityOverride, records: list[Record]) -> list[Record]:
     return [r for r in records if r.source == kind and r.id == value]
 
 
-def resolve(records: Iterable[Record], overrides: list[EntityOverride],
-            source: str = OVERRIDES_FILE) -> Resolution:
+def resolve(records: Iterable[Record], overrides: list[EntityOverride], source: str = OVERRIDES_FILE) -> Resolution:
     """Assign every record with a key to an entity id (rules first, then the reviewed overrides).
     An override whose match finds no record, or whose merge/related target is no entity, changes nothing
     and is listed in `skipped` (file, line, field, reason)."""
@@ -198,8 +200,14 @@ def resolve(records: Iterable[Record], overrides: list[EntityOverride],
     for o in overrides:
         hits = _matching(o, keyed)
         if not hits:
-            res.skipped.append(problem(source, o.line, "match", f"{o.match!r}"
-                                       + (f" in state {o.state}" if o.state else "") + " matches no record"))
+            res.skipped.append(
+                problem(
+                    source,
+                    o.line,
+                    "match",
+                    f"{o.match!r}" + (f" in state {o.state}" if o.state else "") + " matches no record",
+                )
+            )
             continue
         if o.rule in ("merge", "related") and o.target not in rule_ids:
             res.skipped.append(problem(source, o.line, "target", f"{o.target!r} is not an entity id"))
@@ -219,14 +227,16 @@ def resolve(records: Iterable[Record], overrides: list[EntityOverride],
 
 def read_records(db: sqlite_utils.Database) -> list[Record]:
     """Breach reports and enforcement actions as name records, in a stable order."""
-    records = [Record("breach", r["id"], r["entity_name"] or "", r["entity_key"] or "", r["state"] or None,
-                      r["submission_date"])
-               for r in db.query("select id, entity_name, entity_key, state, submission_date from breaches "
-                                 "order by id")]
-    records += [Record("action", r["id"], r["entity"] or "", r["entity_key"] or "", r["state"] or None,
-                       r["announced"])
-                for r in db.query("select id, entity, entity_key, state, announced from enforcement_actions "
-                                  "order by id")]
+    records = [
+        Record(
+            "breach", r["id"], r["entity_name"] or "", r["entity_key"] or "", r["state"] or None, r["submission_date"]
+        )
+        for r in db.query("select id, entity_name, entity_key, state, submission_date from breaches order by id")
+    ]
+    records += [
+        Record("action", r["id"], r["entity"] or "", r["entity_key"] or "", r["state"] or None, r["announced"])
+        for r in db.query("select id, entity, entity_key, state, announced from enforcement_actions order by id")
+    ]
     return records
 
 
@@ -242,8 +252,7 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
         eid = res.entity_of.get((r.source, r.id))
         if eid:
             by_entity[eid].append(r)
-    facts = {("breach", r["id"]): r for r in db.query(
-        "select id, individuals_affected from breaches")}
+    facts = {("breach", r["id"]): r for r in db.query("select id, individuals_affected from breaches")}
     amounts = {("action", r["id"]): r for r in db.query("select id, amount_usd from enforcement_actions")}
     related: dict[str, list[str]] = defaultdict(list)
     for eid, other, _ in res.related:
@@ -257,29 +266,43 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
         states = Counter(r.state for r in members if r.state)
         bdates = sorted(r.date for r in breaches if r.date)
         adates = sorted(r.date for r in actions if r.date)
-        rows.append({
-            "id": eid,
-            "name": _display_name(members),
-            "state": sorted(states, key=lambda s: (-states[s], s))[0] if states else None,
-            "states": json.dumps(sorted(states)),
-            "kinds": json.dumps(sorted({r.source for r in members})),
-            "breach_count": len(breaches),
-            "action_count": len(actions),
-            "name_count": len({r.name.strip() for r in members}),
-            "individuals_affected": sum(facts[("breach", r.id)]["individuals_affected"] or 0 for r in breaches),
-            "amount_usd": sum(amounts[("action", r.id)]["amount_usd"] or 0 for r in actions),
-            "first_breach_reported": bdates[0] if bdates else None,
-            "last_breach_reported": bdates[-1] if bdates else None,
-            "first_action": adates[0] if adates else None,
-            "last_action": adates[-1] if adates else None,
-            "related_entities": json.dumps(sorted(set(related.get(eid, [])))),
-            "resolved_by": "override" if any("override" in res.method_of[(r.source, r.id)] for r in members)
-            else "alias" if any(res.method_of[(r.source, r.id)].startswith("alias") for r in members)
-            else "key",
-        })
-    names = [{"source": r.source, "record_id": r.id, "entity_id": res.entity_of[(r.source, r.id)],
-              "name": r.name, "name_key": r.key, "state": r.state, "method": res.method_of[(r.source, r.id)]}
-             for r in records if (r.source, r.id) in res.entity_of]
+        rows.append(
+            {
+                "id": eid,
+                "name": _display_name(members),
+                "state": sorted(states, key=lambda s: (-states[s], s))[0] if states else None,
+                "states": json.dumps(sorted(states)),
+                "kinds": json.dumps(sorted({r.source for r in members})),
+                "breach_count": len(breaches),
+                "action_count": len(actions),
+                "name_count": len({r.name.strip() for r in members}),
+                "individuals_affected": sum(facts[("breach", r.id)]["individuals_affected"] or 0 for r in breaches),
+                "amount_usd": sum(amounts[("action", r.id)]["amount_usd"] or 0 for r in actions),
+                "first_breach_reported": bdates[0] if bdates else None,
+                "last_breach_reported": bdates[-1] if bdates else None,
+                "first_action": adates[0] if adates else None,
+                "last_action": adates[-1] if adates else None,
+                "related_entities": json.dumps(sorted(set(related.get(eid, [])))),
+                "resolved_by": "override"
+                if any("override" in res.method_of[(r.source, r.id)] for r in members)
+                else "alias"
+                if any(res.method_of[(r.source, r.id)].startswith("alias") for r in members)
+                else "key",
+            }
+        )
+    names = [
+        {
+            "source": r.source,
+            "record_id": r.id,
+            "entity_id": res.entity_of[(r.source, r.id)],
+            "name": r.name,
+            "name_key": r.key,
+            "state": r.state,
+            "method": res.method_of[(r.source, r.id)],
+        }
+        for r in records
+        if (r.source, r.id) in res.entity_of
+    ]
     with db.atomic():  # one transaction: a commit per insert chunk costs seconds on a slow disk
         _create_and_insert(db, rows, names)
     _fill_entity_ids(db, res)
@@ -289,15 +312,33 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
 def _create_and_insert(db: sqlite_utils.Database, rows: list[dict], names: list[dict]) -> None:
     for table in ("entity_names", "entities"):
         db[table].drop(ignore=True)
-    db.table("entities").create({
-        "id": str, "name": str, "state": str, "states": str, "kinds": str, "breach_count": int,
-        "action_count": int, "name_count": int, "individuals_affected": int, "amount_usd": int,
-        "first_breach_reported": str, "last_breach_reported": str, "first_action": str, "last_action": str,
-        "related_entities": str, "resolved_by": str}, pk="id")
+    db.table("entities").create(
+        {
+            "id": str,
+            "name": str,
+            "state": str,
+            "states": str,
+            "kinds": str,
+            "breach_count": int,
+            "action_count": int,
+            "name_count": int,
+            "individuals_affected": int,
+            "amount_usd": int,
+            "first_breach_reported": str,
+            "last_breach_reported": str,
+            "first_action": str,
+            "last_action": str,
+            "related_entities": str,
+            "resolved_by": str,
+        },
+        pk="id",
+    )
     db.table("entities").insert_all(rows)
-    db.table("entity_names").create({"source": str, "record_id": str, "entity_id": str, "name": str,
-                                     "name_key": str, "state": str, "method": str}, pk=("source", "record_id"),
-                                  foreign_keys=[("entity_id", "entities", "id")])
+    db.table("entity_names").create(
+        {"source": str, "record_id": str, "entity_id": str, "name": str, "name_key": str, "state": str, "method": str},
+        pk=("source", "record_id"),
+        foreign_keys=[("entity_id", "entities", "id")],
+    )
     db.table("entity_names").insert_all(names)
     db.table("entity_names").create_index(["entity_id"])
     db.table("entity_names").create_index(["name_key"])
@@ -310,8 +351,10 @@ def _fill_entity_ids(db: sqlite_utils.Database, res: Resolution) -> None:
             db.table(table).add_column("entity_id", str)
         with db.atomic():
             db.execute(f"update [{table}] set entity_id = null")
-            db.conn.executemany(f"update [{table}] set entity_id = ? where id = ?",
-                                [(eid, rid) for (src, rid), eid in sorted(res.entity_of.items()) if src == source])
+            db.conn.executemany(
+                f"update [{table}] set entity_id = ? where id = ?",
+                [(eid, rid) for (src, rid), eid in sorted(res.entity_of.items()) if src == source],
+            )
         if not any(ix.columns == ["entity_id"] for ix in db.table(table).indexes):
             db.table(table).create_index(["entity_id"])
 
@@ -330,6 +373,8 @@ def stage(ctx: BuildContext) -> None:
     resolved = len(records) - len(res.unresolved)
     ctx.counts["entities"] = n
     ctx.counts["entity_records_unresolved"] = len(res.unresolved)
-    ctx.echo(f"entities: {len(records)} records in = {resolved} resolved into {n} entities "
-             f"+ {len(res.unresolved)} without a name key; {len(overrides) - len(res.skipped)} overrides applied"
-             + (f", {len(res.skipped)} skipped (override_problems)" if res.skipped else ""))
+    ctx.echo(
+        f"entities: {len(records)} records in = {resolved} resolved into {n} entities "
+        f"+ {len(res.unresolved)} without a name key; {len(overrides) - len(res.skipped)} overrides applied"
+        + (f", {len(res.skipped)} skipped (override_problems)" if res.skipped else "")
+    )

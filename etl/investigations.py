@@ -16,6 +16,7 @@ lists; a report that one export lists and the next export of the same list no lo
 
 The computation is a pure function (`compute_investigations`); `stage` reads and writes the database.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -30,15 +31,26 @@ from etl.normalize.dates import period_end, period_start
 OPEN_TAB = "under_investigation"
 CLOSED_TAB = "archive"
 COLUMNS = {
-    "breach_id": str, "list": str, "submission_date": str, "first_seen_open": str, "last_seen_open": str,
-    "exports_listing": int, "exports_missing": int, "closed_after": str, "closed_before": str,
-    "still_open": int, "closure_confirmed_by": str, "open_days_min": int, "open_days_max": int,
+    "breach_id": str,
+    "list": str,
+    "submission_date": str,
+    "first_seen_open": str,
+    "last_seen_open": str,
+    "exports_listing": int,
+    "exports_missing": int,
+    "closed_after": str,
+    "closed_before": str,
+    "still_open": int,
+    "closure_confirmed_by": str,
+    "open_days_min": int,
+    "open_days_max": int,
 }
 
 
 @dataclass(frozen=True)
 class ExportSpan:
     """An export and the earliest and latest day it can have been taken."""
+
     id: str
     list: str
     tab: str
@@ -55,17 +67,17 @@ def export_spans(exports: list[dict], newest_submission: dict[str, str | None]) 
         earliest = period_start(e["export_date"])
         if newest := newest_submission.get(e["id"]):
             earliest = max(earliest, date.fromisoformat(newest))
-        spans.append(ExportSpan(e["id"], e["list"], e["tab"], e["export_date"], earliest,
-                                period_end(e["export_date"])))
+        spans.append(ExportSpan(e["id"], e["list"], e["tab"], e["export_date"], earliest, period_end(e["export_date"])))
     return sorted(spans, key=lambda s: (s.export_date, s.list, s.tab, s.id))
 
 
-def compute_investigations(spans: list[ExportSpan], listed: dict[str, set[str]],
-                           submission: dict[str, str]) -> list[dict]:
+def compute_investigations(
+    spans: list[ExportSpan], listed: dict[str, set[str]], submission: dict[str, str]
+) -> list[dict]:
     """One row per report listed in any under-investigation export.
 
     `listed`: export id -> ids of the reports it lists; `submission`: report id -> ISO submission date."""
-    open_sequences: dict[str, list[ExportSpan]] = defaultdict(list)   # list -> its open-tab exports
+    open_sequences: dict[str, list[ExportSpan]] = defaultdict(list)  # list -> its open-tab exports
     archives: dict[str, list[ExportSpan]] = defaultdict(list)
     for span in spans:
         (open_sequences if span.tab == OPEN_TAB else archives)[span.list].append(span)
@@ -73,22 +85,40 @@ def compute_investigations(spans: list[ExportSpan], listed: dict[str, set[str]],
     for list_name, sequence in open_sequences.items():
         reports = sorted(set().union(*(listed.get(s.id, set()) for s in sequence)))
         for breach_id in reports:
-            rows.append(_investigation(breach_id, list_name, sequence, archives[list_name], listed,
-                                       date.fromisoformat(submission[breach_id])))
+            rows.append(
+                _investigation(
+                    breach_id,
+                    list_name,
+                    sequence,
+                    archives[list_name],
+                    listed,
+                    date.fromisoformat(submission[breach_id]),
+                )
+            )
     return rows
 
 
-def _investigation(breach_id: str, list_name: str, sequence: list[ExportSpan], archives: list[ExportSpan],
-                   listed: dict[str, set[str]], submitted: date) -> dict:
+def _investigation(
+    breach_id: str,
+    list_name: str,
+    sequence: list[ExportSpan],
+    archives: list[ExportSpan],
+    listed: dict[str, set[str]],
+    submitted: date,
+) -> dict:
     listing = [i for i, s in enumerate(sequence) if breach_id in listed.get(s.id, set())]
     first, last = sequence[listing[0]], sequence[listing[-1]]
     still_open = listing[-1] == len(sequence) - 1
     closed_before = None if still_open else sequence[listing[-1] + 1]
-    confirmed = next((a for a in archives if a.export_date > last.export_date
-                      and breach_id in listed.get(a.id, set())), None)
+    confirmed = next(
+        (a for a in archives if a.export_date > last.export_date and breach_id in listed.get(a.id, set())), None
+    )
     return {
-        "breach_id": breach_id, "list": list_name, "submission_date": submitted.isoformat(),
-        "first_seen_open": first.export_date, "last_seen_open": last.export_date,
+        "breach_id": breach_id,
+        "list": list_name,
+        "submission_date": submitted.isoformat(),
+        "first_seen_open": first.export_date,
+        "last_seen_open": last.export_date,
         "exports_listing": len(listing),
         # exports between the first and last listing that do not list it (off the list, then back on)
         "exports_missing": listing[-1] - listing[0] + 1 - len(listing),
@@ -104,8 +134,12 @@ def _investigation(breach_id: str, list_name: str, sequence: list[ExportSpan], a
 def build_investigations(db: sqlite_utils.Database, echo: Echo = print) -> dict[str, int]:
     """(Re)write `investigations` from `exports`, `breach_observations` and `breaches`; return counts."""
     exports = list(db.query("select id, list, tab, export_date from exports"))
-    newest = {r["export_id"]: r["newest"] for r in db.query(
-        "select export_id, max(submission_date) as newest from breach_observations group by export_id")}
+    newest = {
+        r["export_id"]: r["newest"]
+        for r in db.query(
+            "select export_id, max(submission_date) as newest from breach_observations group by export_id"
+        )
+    }
     listed: dict[str, set[str]] = defaultdict(set)
     for r in db.query("select export_id, breach_id from breach_observations"):
         listed[r["export_id"]].add(r["breach_id"])
@@ -113,16 +147,17 @@ def build_investigations(db: sqlite_utils.Database, echo: Echo = print) -> dict[
     rows = compute_investigations(export_spans(exports, newest), listed, submission)
     with db.atomic():
         db["investigations"].drop(ignore=True)
-        db.table("investigations").create(COLUMNS, pk="breach_id",
-                                        foreign_keys=[("breach_id", "breaches", "id")])
+        db.table("investigations").create(COLUMNS, pk="breach_id", foreign_keys=[("breach_id", "breaches", "id")])
         db.table("investigations").insert_all(rows)
         for columns in (["still_open"], ["closed_after"], ["submission_date"]):
             db.table("investigations").create_index(columns)
     closed = sum(1 for r in rows if r["closed_before"])
     still_open = sum(r["still_open"] for r in rows)
     confirmed = sum(1 for r in rows if r["closure_confirmed_by"])
-    echo(f"investigations: {len(rows)} reports ever under investigation = {closed} closed between two exports "
-         f"+ {still_open} still open in the newest export; {confirmed} closures confirmed by a later archive")
+    echo(
+        f"investigations: {len(rows)} reports ever under investigation = {closed} closed between two exports "
+        f"+ {still_open} still open in the newest export; {confirmed} closures confirmed by a later archive"
+    )
     return {"investigations": len(rows), "investigations_closed": closed, "investigations_open": still_open}
 
 

@@ -14,6 +14,7 @@ rest (method 'override'). A malformed row (an empty field, a decision other than
 build; a row naming a breach report or action absent from this build, or unlinking a pair the rules do not
 link here, is skipped and reported (etl/override_problems.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,24 +35,45 @@ OVERRIDE_COLUMNS = ["breach_id", "action_id", "decision", "reason"]
 LINK_THRESHOLD = 0.55
 
 # Base score by how the breach's organization was matched to the action's.
-ENTITY_MATCH = {"same entity": 0.3, "related entity": 0.25, "same name, action has no state": 0.2,
-                "reported on the curated date with the curated count": 0.3}
+ENTITY_MATCH = {
+    "same entity": 0.3,
+    "related entity": 0.25,
+    "same name, action has no state": 0.2,
+    "reported on the curated date with the curated count": 0.3,
+}
 # A hard fact ties a report to one action; type and year alone only fit a kind of incident.
-HARD = ("= curated breach_reported", "days from curated", "~ curated", "near curated", "summary gives", "cites the $",
-        "description tells of")
+HARD = (
+    "= curated breach_reported",
+    "days from curated",
+    "~ curated",
+    "near curated",
+    "summary gives",
+    "cites the $",
+    "description tells of",
+)
 _COUNT = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d{4,}\b")
 
 # Words of an incident description -> the Breach Portal "Type of Breach" they correspond to.
 INCIDENT_TYPES = [
-    ("Hacking/IT Incident", re.compile(r"hack|cyber|malware|ransomware|phish|attack|intrusion|threat actor|"
-                                       r"compromised|exploit|virus|persistent threat|intruder|unauthori[sz]ed access to [\w' ]*network",
-                                       re.I)),
+    (
+        "Hacking/IT Incident",
+        re.compile(
+            r"hack|cyber|malware|ransomware|phish|attack|intrusion|threat actor|"
+            r"compromised|exploit|virus|persistent threat|intruder|unauthori[sz]ed access to [\w' ]*network",
+            re.I,
+        ),
+    ),
     ("Theft", re.compile(r"stolen|theft|stole|burglar|break-in", re.I)),
     ("Loss", re.compile(r"\blost\b|\bloss of\b|missing|misplaced", re.I)),
     ("Improper Disposal", re.compile(r"dispos|dumpster|trash|discard|recycl", re.I)),
-    ("Unauthorized Access/Disclosure", re.compile(
-        r"impermissib|disclos|unauthori[sz]ed access|snoop|e-?mail|mail(ed|ing)|posted|fax|"
-        r"publicly accessible|exposed|internet|online|search engine|employee", re.I)),
+    (
+        "Unauthorized Access/Disclosure",
+        re.compile(
+            r"impermissib|disclos|unauthori[sz]ed access|snoop|e-?mail|mail(ed|ing)|posted|fax|"
+            r"publicly accessible|exposed|internet|online|search engine|employee",
+            re.I,
+        ),
+    ),
 ]
 NEUTRAL_TYPES = {"Other", "Unknown"}
 # OCR adds the outcome to an archived report's description; the words name the kind of action.
@@ -59,7 +81,9 @@ OUTCOME_WORDS = {
     "civil_money_penalty": re.compile(r"civil money penalt|\bCMP\b", re.I),
     "resolution_agreement": re.compile(
         r"resolution agreement|\bRA/CAP\b|agreed to (?:pay|a settlement)|to settle (?:potential|charges|multiple|"
-        r"alleged)|settlement with (?:the )?(?:U\.S\. )?(?:Department|HHS|OCR|Office)|monetary settlement", re.I),
+        r"alleged)|settlement with (?:the )?(?:U\.S\. )?(?:Department|HHS|OCR|Office)|monetary settlement",
+        re.I,
+    ),
 }
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 
@@ -119,12 +143,14 @@ def score_candidate(breach: dict, action: dict, entity_match: str) -> tuple[floa
             evidence.append(f"reported {submitted} = curated breach_reported {action['breach_reported']}")
         elif gap <= 60:
             score += 0.3
-            evidence.append(f"reported {submitted}, {gap} days from curated breach_reported "
-                            f"{action['breach_reported']}")
+            evidence.append(
+                f"reported {submitted}, {gap} days from curated breach_reported {action['breach_reported']}"
+            )
         elif gap > 365:
             score -= 0.3
-            evidence.append(f"reported {submitted}, over a year from curated breach_reported "
-                            f"{action['breach_reported']}")
+            evidence.append(
+                f"reported {submitted}, over a year from curated breach_reported {action['breach_reported']}"
+            )
     n_breach, n_action = breach.get("individuals_affected"), action.get("individuals_affected")
     if n_breach and n_action and not breach.get("individuals_placeholder"):
         ratio = min(n_breach, n_action) / max(n_breach, n_action)
@@ -138,8 +164,12 @@ def score_candidate(breach: dict, action: dict, entity_match: str) -> tuple[floa
             score -= 0.2
             evidence.append(f"{n_breach:,} affected vs curated {n_action:,}")
     summary = action.get("summary") or ""
-    if n_breach and n_breach != n_action and not breach.get("individuals_placeholder") and any(
-            int(c.replace(",", "")) == n_breach for c in _COUNT.findall(summary) if not _YEAR.fullmatch(c)):
+    if (
+        n_breach
+        and n_breach != n_action
+        and not breach.get("individuals_placeholder")
+        and any(int(c.replace(",", "")) == n_breach for c in _COUNT.findall(summary) if not _YEAR.fullmatch(c))
+    ):
         score += 0.3
         evidence.append(f"summary gives the report's {n_breach:,} affected")
     incident_text = " ".join(_text_list(action.get("incident"))) or (action.get("summary") or "")
@@ -199,8 +229,11 @@ def candidates(db: sqlite_utils.Database, related: dict[str, set[str]]) -> list[
         if a["breach_reported"] and a["individuals_affected"]:
             for b in by_date.get(a["breach_reported"][:10], []):
                 n = b["individuals_affected"] or 0
-                if ((not a["state"] or b["state"] == a["state"]) and not b.get("individuals_placeholder")
-                        and min(n, a["individuals_affected"]) >= 0.95 * max(n, a["individuals_affected"])):
+                if (
+                    (not a["state"] or b["state"] == a["state"])
+                    and not b.get("individuals_placeholder")
+                    and min(n, a["individuals_affected"]) >= 0.95 * max(n, a["individuals_affected"])
+                ):
                     found.setdefault(b["id"], (b, "reported on the curated date with the curated count"))
         for bid in sorted(found):
             b, how = found[bid]
@@ -226,7 +259,8 @@ def rule_links(db: sqlite_utils.Database, related: dict[str, set[str]]) -> list[
         if score >= LINK_THRESHOLD:
             hard = any(marker in e for e in evidence for marker in HARD)
             passing.setdefault(a["id"], []).append(
-                (Link(b["id"], a["id"], score, "rules", "; ".join(evidence)), b["year"], hard))
+                (Link(b["id"], a["id"], score, "rules", "; ".join(evidence)), b["year"], hard)
+            )
     links = []
     for action_id in sorted(passing):
         hard_years = {year for _, year, hard in passing[action_id] if hard}
@@ -242,13 +276,17 @@ def read_overrides(path: Path) -> list[LinkOverride]:
                 raise LinkOverrideError(f"{path}:{line}: field {col!r} is empty")
         if row["decision"].strip() not in ("link", "unlink"):
             raise LinkOverrideError(f"{path}:{line}: field 'decision': {row['decision']!r} is not link or unlink")
-        rows.append(LinkOverride(line, row["breach_id"].strip(), row["action_id"].strip(),
-                                 row["decision"].strip(), row["reason"].strip()))
+        rows.append(
+            LinkOverride(
+                line, row["breach_id"].strip(), row["action_id"].strip(), row["decision"].strip(), row["reason"].strip()
+            )
+        )
     return rows
 
 
-def apply_overrides(db: sqlite_utils.Database, links: list[Link], overrides: list[LinkOverride],
-                    source: str = OVERRIDES_FILE) -> tuple[list[Link], list[dict]]:
+def apply_overrides(
+    db: sqlite_utils.Database, links: list[Link], overrides: list[LinkOverride], source: str = OVERRIDES_FILE
+) -> tuple[list[Link], list[dict]]:
     """Reviewed decisions win over the rules. Returns the links and the override rows skipped (file, line,
     field, reason): a row naming a breach report or action absent from this build, or unlinking a pair the
     rules do not link in it (a stale row, or one whose reports this snapshot lacks), changes nothing."""
@@ -264,8 +302,9 @@ def apply_overrides(db: sqlite_utils.Database, links: list[Link], overrides: lis
         pair = (o.breach_id, o.action_id)
         if o.decision == "unlink":
             if pair not in by_pair:
-                skipped.append(problem(source, o.line, "decision", "unlink of a pair the rules do not link "
-                                                                   "(stale override)"))
+                skipped.append(
+                    problem(source, o.line, "decision", "unlink of a pair the rules do not link (stale override)")
+                )
                 continue
             del by_pair[pair]
         else:
@@ -292,16 +331,23 @@ def write_links(db: sqlite_utils.Database, links: list[Link]) -> None:
 def _create_and_insert(db: sqlite_utils.Database, links: list[Link], dates: dict, announced: dict) -> None:
     db["breach_action_links"].drop(ignore=True)
     db.table("breach_action_links").create(
-        {"breach_id": str, "action_id": str, "score": float, "method": str, "evidence": str,
-         "days_to_action": int},
+        {"breach_id": str, "action_id": str, "score": float, "method": str, "evidence": str, "days_to_action": int},
         pk=("breach_id", "action_id"),
-        foreign_keys=[("breach_id", "breaches", "id"), ("action_id", "enforcement_actions", "id")])
+        foreign_keys=[("breach_id", "breaches", "id"), ("action_id", "enforcement_actions", "id")],
+    )
     db.table("breach_action_links").insert_all(
-        {"breach_id": link.breach_id, "action_id": link.action_id, "score": link.score, "method": link.method,
-         "evidence": link.evidence,
-         "days_to_action": _days(dates[link.breach_id], announced[link.action_id])
-         if dates[link.breach_id] and announced[link.action_id] else None}
-        for link in links)
+        {
+            "breach_id": link.breach_id,
+            "action_id": link.action_id,
+            "score": link.score,
+            "method": link.method,
+            "evidence": link.evidence,
+            "days_to_action": _days(dates[link.breach_id], announced[link.action_id])
+            if dates[link.breach_id] and announced[link.action_id]
+            else None,
+        }
+        for link in links
+    )
     db.table("breach_action_links").create_index(["action_id"])
 
 
@@ -321,9 +367,13 @@ def stage(ctx: BuildContext) -> None:
     linked_actions = len({link.action_id for link in links})
     actions = ctx.db["enforcement_actions"].count
     ctx.counts["breach_action_links"] = len(links)
-    by_overrides = (f"{sum(o.decision == 'link' for o in applied)} linked and "
-                    f"{sum(o.decision == 'unlink' for o in applied)} unlinked by overrides")
+    by_overrides = (
+        f"{sum(o.decision == 'link' for o in applied)} linked and "
+        f"{sum(o.decision == 'unlink' for o in applied)} unlinked by overrides"
+    )
     if skipped:
         by_overrides += f", {len(skipped)} overrides skipped (override_problems)"
-    ctx.echo(f"links: {len(links)} breach-action links ({len(rules)} by rules, {by_overrides}); "
-             f"{linked_actions} of {actions} actions linked to a breach report")
+    ctx.echo(
+        f"links: {len(links)} breach-action links ({len(rules)} by rules, {by_overrides}); "
+        f"{linked_actions} of {actions} actions linked to a breach report"
+    )

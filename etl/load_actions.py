@@ -27,6 +27,7 @@ fills it, recorded in merge_conflicts with resolution 'filled from crawled'.
 Action ids are readable and stable: `YYYY-MM-DD-<slug of the entity's name key>` (undated:
 `undated-<slug>`), `-2`, `-3` for repeats, assigned in curated-file order, crawled-only actions after.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,29 +55,100 @@ UNDATED_THRESHOLD = 0.9
 COMPARED_FIELDS = ("amount_usd", "announced", "action_type")
 FILLABLE_FIELDS = ("amount_usd", "individuals_affected")
 # Words that say nothing about which organisation it is; left out of the token-overlap score.
-_GENERIC_TOKENS = frozenset({"and", "of", "the", "for", "at", "in", "a", "inc", "llc", "health", "medical",
-                             "center", "services", "group", "system", "care", "healthcare"})
-_ABBREVIATIONS = re.compile(r"(?:\b(?:U\.S|Inc|Corp|Co|Ltd|No|Dr|Mr|Mrs|Ms|St|Jr|Sr|P\.C|L\.L\.C|C\.F\.R|"
-                            r"e\.g|i\.e|v|vs|Sec|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)|\b[A-Z])\.$")
+_GENERIC_TOKENS = frozenset(
+    {
+        "and",
+        "of",
+        "the",
+        "for",
+        "at",
+        "in",
+        "a",
+        "inc",
+        "llc",
+        "health",
+        "medical",
+        "center",
+        "services",
+        "group",
+        "system",
+        "care",
+        "healthcare",
+    }
+)
+_ABBREVIATIONS = re.compile(
+    r"(?:\b(?:U\.S|Inc|Corp|Co|Ltd|No|Dr|Mr|Mrs|Ms|St|Jr|Sr|P\.C|L\.L\.C|C\.F\.R|"
+    r"e\.g|i\.e|v|vs|Sec|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec)|\b[A-Z])\.$"
+)
 
 ACTION_COLUMNS = {
-    "id": str, "entity": str, "entity_key": str, "announced": str, "year": int, "action_type": str,
-    "amount_usd": int, "entity_type": str, "state": str, "individuals_affected": int,
-    "breach_reported": str, "cap_years": int, "cap": int, "cap_obligations": str, "initiative": str,
-    "incident": str, "incident_text": str, "summary": str, "notes": str, "hhs_urls": str, "evidence": str,
-    "confidence": str, "sector": str, "entity_id": str, "origin": str, "curated_line": int,
+    "id": str,
+    "entity": str,
+    "entity_key": str,
+    "announced": str,
+    "year": int,
+    "action_type": str,
+    "amount_usd": int,
+    "entity_type": str,
+    "state": str,
+    "individuals_affected": int,
+    "breach_reported": str,
+    "cap_years": int,
+    "cap": int,
+    "cap_obligations": str,
+    "initiative": str,
+    "incident": str,
+    "incident_text": str,
+    "summary": str,
+    "notes": str,
+    "hhs_urls": str,
+    "evidence": str,
+    "confidence": str,
+    "sector": str,
+    "entity_id": str,
+    "origin": str,
+    "curated_line": int,
 }
-PROVISION_COLUMNS = {"id": str, "action_id": str, "provision": str, "provision_id": str, "flag": str,
-                     "label": str, "basis": str, "source": str, "sentence": str, "url": str}
-DOCUMENT_COLUMNS = {"action_id": str, "url": str, "kind": str, "sha256": str, "title": str,
-                    "published": str, "text": str}
-CONFLICT_COLUMNS = {"action_id": str, "field": str, "curated_value": str, "crawled_value": str,
-                    "source_url": str, "resolution": str}
-OWN_TABLES = ("action_provisions", "action_documents", "merge_conflicts", "enforcement_actions_search",
-              "enforcement_actions")
+PROVISION_COLUMNS = {
+    "id": str,
+    "action_id": str,
+    "provision": str,
+    "provision_id": str,
+    "flag": str,
+    "label": str,
+    "basis": str,
+    "source": str,
+    "sentence": str,
+    "url": str,
+}
+DOCUMENT_COLUMNS = {
+    "action_id": str,
+    "url": str,
+    "kind": str,
+    "sha256": str,
+    "title": str,
+    "published": str,
+    "text": str,
+}
+CONFLICT_COLUMNS = {
+    "action_id": str,
+    "field": str,
+    "curated_value": str,
+    "crawled_value": str,
+    "source_url": str,
+    "resolution": str,
+}
+OWN_TABLES = (
+    "action_provisions",
+    "action_documents",
+    "merge_conflicts",
+    "enforcement_actions_search",
+    "enforcement_actions",
+)
 
 
 # --- ids and rows ------------------------------------------------------------------------------
+
 
 def action_slug(entity: str, announced: str | None) -> str:
     """`2018-10-15-anthem`, `undated-inmediata-health-group` (before de-duplication)."""
@@ -97,37 +169,64 @@ def curated_action(record: dict[str, Any], action_id: str, line: int) -> dict[st
     null as 1 / 0 / NULL, NULL meaning unknown)."""
     announced = record["announced"]
     return {
-        "id": action_id, "entity": record["entity"], "entity_key": name_key(record["entity"]),
-        "announced": announced, "year": int(announced[:4]) if announced else None,
-        "action_type": record["action_type"], "amount_usd": record["amount_usd"],
-        "entity_type": record["entity_type"], "state": record["state"],
-        "individuals_affected": record["individuals_affected"], "breach_reported": record["breach_reported"],
-        "cap_years": record["cap_years"], "cap": None if record["cap"] is None else int(record["cap"]),
-        "cap_obligations": json.dumps(record["cap_obligations"]), "initiative": record["initiative"],
-        "incident": json.dumps(record["incident"]), "incident_text": "; ".join(record["incident"]),
-        "summary": record["summary"], "notes": record["notes"] or None,
-        "hhs_urls": json.dumps(record["hhs_urls"]), "evidence": json.dumps(record["evidence"]),
-        "confidence": record["confidence"], "sector": None, "entity_id": None, "origin": "curated",
+        "id": action_id,
+        "entity": record["entity"],
+        "entity_key": name_key(record["entity"]),
+        "announced": announced,
+        "year": int(announced[:4]) if announced else None,
+        "action_type": record["action_type"],
+        "amount_usd": record["amount_usd"],
+        "entity_type": record["entity_type"],
+        "state": record["state"],
+        "individuals_affected": record["individuals_affected"],
+        "breach_reported": record["breach_reported"],
+        "cap_years": record["cap_years"],
+        "cap": None if record["cap"] is None else int(record["cap"]),
+        "cap_obligations": json.dumps(record["cap_obligations"]),
+        "initiative": record["initiative"],
+        "incident": json.dumps(record["incident"]),
+        "incident_text": "; ".join(record["incident"]),
+        "summary": record["summary"],
+        "notes": record["notes"] or None,
+        "hhs_urls": json.dumps(record["hhs_urls"]),
+        "evidence": json.dumps(record["evidence"]),
+        "confidence": record["confidence"],
+        "sector": None,
+        "entity_id": None,
+        "origin": "curated",
         "curated_line": line,
     }
 
 
 def _resolver() -> Callable[[str], tuple[str | None, str]]:
     from etl.provisions import resolve
+
     return resolve
 
 
-def curated_provisions(action_id: str, record: dict[str, Any],
-                       resolve: Callable[[str], tuple[str | None, str]]) -> list[dict[str, Any]]:
+def curated_provisions(
+    action_id: str, record: dict[str, Any], resolve: Callable[[str], tuple[str | None, str]]
+) -> list[dict[str, Any]]:
     """One action_provisions row per alleged requirement; a requirement with no section has provision,
     provision_id and flag null (its label still says what OCR alleged)."""
     rows = []
     for n, v in enumerate(record["violations"], start=1):
         provision = canonicalize(v["cfr"]) if v["cfr"] else None
         provision_id, flag = resolve(provision) if provision else (None, None)
-        rows.append({"id": f"{action_id}/curated/{n}", "action_id": action_id, "provision": provision,
-                     "provision_id": provision_id, "flag": flag, "label": v["label"], "basis": v["basis"],
-                     "source": "curated", "sentence": None, "url": None})
+        rows.append(
+            {
+                "id": f"{action_id}/curated/{n}",
+                "action_id": action_id,
+                "provision": provision,
+                "provision_id": provision_id,
+                "flag": flag,
+                "label": v["label"],
+                "basis": v["basis"],
+                "source": "curated",
+                "sentence": None,
+                "url": None,
+            }
+        )
     return rows
 
 
@@ -137,17 +236,18 @@ def sentences(text: str) -> list[str]:
     for paragraph in re.split(r"\n\s*\n|\n", text):
         start = 0
         for m in re.finditer(r"[.!?][\"'\u201d\u2019)]?\s+(?=[A-Z\"\u201c(])", paragraph):
-            if _ABBREVIATIONS.search(paragraph[start:m.start() + 1]):
+            if _ABBREVIATIONS.search(paragraph[start : m.start() + 1]):
                 continue
-            out.append(paragraph[start:m.end()].strip())
+            out.append(paragraph[start : m.end()].strip())
             start = m.end()
         if paragraph[start:].strip():
             out.append(paragraph[start:].strip())
     return out
 
 
-def document_provisions(action_id: str, url: str, text: str,
-                        resolve: Callable[[str], tuple[str | None, str]], start: int = 1) -> list[dict[str, Any]]:
+def document_provisions(
+    action_id: str, url: str, text: str, resolve: Callable[[str], tuple[str | None, str]], start: int = 1
+) -> list[dict[str, Any]]:
     """One row per section a document cites, with the first sentence that cites it."""
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -157,13 +257,25 @@ def document_provisions(action_id: str, url: str, text: str,
                 continue
             seen.add(provision)
             provision_id, flag = resolve(provision)
-            rows.append({"id": f"{action_id}/document/{start + len(rows)}", "action_id": action_id,
-                         "provision": provision, "provision_id": provision_id, "flag": flag, "label": None,
-                         "basis": "stated", "source": "document", "sentence": sentence, "url": url})
+            rows.append(
+                {
+                    "id": f"{action_id}/document/{start + len(rows)}",
+                    "action_id": action_id,
+                    "provision": provision,
+                    "provision_id": provision_id,
+                    "flag": flag,
+                    "label": None,
+                    "basis": "stated",
+                    "source": "document",
+                    "sentence": sentence,
+                    "url": url,
+                }
+            )
     return rows
 
 
 # --- crawled pages -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Crawled:
@@ -195,8 +307,7 @@ def read_crawled(folder: Path, extract: Extract) -> tuple[list[Crawled], list[di
                     continue
                 where = (item.get("fetched_from") or str(path), item.get("line") or number)
                 if item.get("error") or not (item.get("text") or item.get("title")):
-                    rejected.append(_rejected(*where, "text", item.get("error") or "page has no text or title",
-                                              raw))
+                    rejected.append(_rejected(*where, "text", item.get("error") or "page has no text or title", raw))
                     continue
                 if not item.get("url"):  # its documents and provenance are keyed by the page's url
                     rejected.append(_rejected(*where, "url", "page has no url", raw))
@@ -215,8 +326,14 @@ def read_crawled(folder: Path, extract: Extract) -> tuple[list[Crawled], list[di
 
 
 def _rejected(file: str, line: int, fld: str, reason: str, raw: str) -> dict[str, Any]:
-    return {"source": CRAWLED_SOURCE, "file": file, "line": line, "field": fld, "reason": reason,
-            "raw": raw.rstrip("\n")}
+    return {
+        "source": CRAWLED_SOURCE,
+        "file": file,
+        "line": line,
+        "field": fld,
+        "reason": reason,
+        "raw": raw.rstrip("\n"),
+    }
 
 
 def _fold(text: str) -> str:
@@ -274,13 +391,25 @@ def match_page(page: Crawled, actions: list[dict[str, Any]]) -> tuple[list[dict[
         return [], "ambiguous"
     if scored:
         best = scored[0][3]
-        joint = [a for a in actions if a is not best and day and a["announced"] == day
-                 and page.page_actions == 1 and mentioned(a["entity"], text)]
+        joint = [
+            a
+            for a in actions
+            if a is not best
+            and day
+            and a["announced"] == day
+            and page.page_actions == 1
+            and mentioned(a["entity"], text)
+        ]
         return [best, *joint], "name+joint" if joint else "name"
     if not day:
         return [], "none"
-    near = [a for a in actions if (g := _days_apart(day, a["announced"])) is not None
-            and g <= MENTION_WINDOW_DAYS and mentioned(a["entity"], text)]
+    near = [
+        a
+        for a in actions
+        if (g := _days_apart(day, a["announced"])) is not None
+        and g <= MENTION_WINDOW_DAYS
+        and mentioned(a["entity"], text)
+    ]
     return near, "mention" if near else "none"
 
 
@@ -292,7 +421,7 @@ def amounts_agree(curated: int, crawled: int) -> bool:
     zeros = len(digits) - len(digits.rstrip("0"))
     if crawled <= 0 or zeros < 5:
         return False
-    step = 10 ** zeros
+    step = 10**zeros
     return (curated + step // 2) // step * step == crawled
 
 
@@ -316,8 +445,16 @@ def _conflicts(targets: list[dict[str, Any]], extracted: dict[str, Any], url: st
         return out
 
     def record(action_id: str, fld: str, cur: Any, crawled: Any, resolution: str) -> None:
-        out.append({"action_id": action_id, "field": fld, "curated_value": None if cur is None else str(cur),
-                    "crawled_value": str(crawled), "source_url": url, "resolution": resolution})
+        out.append(
+            {
+                "action_id": action_id,
+                "field": fld,
+                "curated_value": None if cur is None else str(cur),
+                "crawled_value": str(crawled),
+                "source_url": url,
+                "resolution": resolution,
+            }
+        )
 
     amount = extracted.get("amount_usd")
     if amount is not None:
@@ -332,8 +469,7 @@ def _conflicts(targets: list[dict[str, Any]], extracted: dict[str, Any], url: st
             total = sum(a["amount_usd"] for a in curated)
             if not amounts_agree(total, amount):
                 for a in curated:
-                    record(a["id"], "amount_usd", f"{a['amount_usd']} (joint total {total})", amount,
-                           "curated kept")
+                    record(a["id"], "amount_usd", f"{a['amount_usd']} (joint total {total})", amount, "curated kept")
     for a in curated:
         day = extracted.get("announced")
         if day and a["announced"] and day != a["announced"]:
@@ -351,21 +487,32 @@ def _conflicts(targets: list[dict[str, Any]], extracted: dict[str, Any], url: st
 def _crawled_action(extracted: dict[str, Any], action_id: str, url: str) -> dict[str, Any]:
     announced = extracted.get("announced")
     row: dict[str, Any] = {c: None for c in ACTION_COLUMNS}
-    row.update({
-        "id": action_id, "entity": extracted["entity"], "entity_key": name_key(extracted["entity"]),
-        "announced": announced, "year": int(announced[:4]) if announced else None,
-        "action_type": extracted.get("action_type") or "other", "amount_usd": extracted.get("amount_usd"),
-        "individuals_affected": extracted.get("individuals_affected"), "incident": "[]", "incident_text": None,
-        "cap_obligations": "[]",
-        "summary": extracted.get("summary") or extracted.get("title"),
-        "notes": f"Extracted automatically from {url}; no curated record matched (not reviewed).",
-        "hhs_urls": json.dumps([url]), "evidence": json.dumps([url]), "origin": "crawled",
-    })
+    row.update(
+        {
+            "id": action_id,
+            "entity": extracted["entity"],
+            "entity_key": name_key(extracted["entity"]),
+            "announced": announced,
+            "year": int(announced[:4]) if announced else None,
+            "action_type": extracted.get("action_type") or "other",
+            "amount_usd": extracted.get("amount_usd"),
+            "individuals_affected": extracted.get("individuals_affected"),
+            "incident": "[]",
+            "incident_text": None,
+            "cap_obligations": "[]",
+            "summary": extracted.get("summary") or extracted.get("title"),
+            "notes": f"Extracted automatically from {url}; no curated record matched (not reviewed).",
+            "hhs_urls": json.dumps([url]),
+            "evidence": json.dumps([url]),
+            "origin": "crawled",
+        }
+    )
     return row
 
 
-def merge_crawled(actions: list[dict[str, Any]], pages: list[Crawled],
-                  resolve: Callable[[str], tuple[str | None, str]]) -> MergeResult:
+def merge_crawled(
+    actions: list[dict[str, Any]], pages: list[Crawled], resolve: Callable[[str], tuple[str | None, str]]
+) -> MergeResult:
     """Join each crawled page to its action(s) or add it as a crawled action (see the module doc).
     `actions` are the curated rows (origin 'curated'); they are updated in place."""
     result = MergeResult(actions=actions)
@@ -378,42 +525,62 @@ def merge_crawled(actions: list[dict[str, Any]], pages: list[Crawled],
         targets, how = match_page(page, result.actions)
         if not targets and not extracted.get("entity"):
             where = (page.item.get("fetched_from") or page.file, page.item.get("line") or page.line)
-            result.rejected.append(_rejected(*where, "entity", f"{url}: no paying entity named, and the text "
-                                             "names no action announced within "
-                                             f"{MENTION_WINDOW_DAYS} days", json.dumps(extracted)))
+            result.rejected.append(
+                _rejected(
+                    *where,
+                    "entity",
+                    f"{url}: no paying entity named, and the text "
+                    "names no action announced within "
+                    f"{MENTION_WINDOW_DAYS} days",
+                    json.dumps(extracted),
+                )
+            )
             result.report.append(f"reject {url}: no entity and no curated action named in its text")
             continue
         if targets:
             result.matched_pages += 1
             result.report.append(f"merge  {url} -> {', '.join(a['id'] for a in targets)} ({how})")
         else:
-            new = _crawled_action(extracted, _unique(action_slug(extracted["entity"], extracted.get("announced")),
-                                                     taken), url)
+            new = _crawled_action(
+                extracted, _unique(action_slug(extracted["entity"], extracted.get("announced")), taken), url
+            )
             result.actions.append(new)
             result.new_actions += 1
             targets = [new]
             result.report.append(f"merge  {url} -> new crawled action {new['id']} (no curated match: {how})")
         for conflict in _conflicts(targets, extracted, url):
             result.conflicts.append(conflict)
-            result.report.append(f"merge  conflict {conflict['action_id']} {conflict['field']}: curated "
-                                 f"{conflict['curated_value']}, crawled {conflict['crawled_value']} "
-                                 f"({conflict['resolution']}; {url})")
+            result.report.append(
+                f"merge  conflict {conflict['action_id']} {conflict['field']}: curated "
+                f"{conflict['curated_value']}, crawled {conflict['crawled_value']} "
+                f"({conflict['resolution']}; {url})"
+            )
         for a in targets:
             if a["origin"] == "curated":
                 a["origin"] = "curated+crawled"
             if any(d["action_id"] == a["id"] and d["url"] == url for d in result.documents):
                 continue  # the same page recorded twice (e.g. two exports): one document
-            result.documents.append({"action_id": a["id"], "url": url, "kind": page.item.get("kind"),
-                                     "sha256": page.item.get("sha256"), "title": page.item.get("title"),
-                                     "published": page.item.get("published"), "text": page.item.get("text") or ""})
-            rows = document_provisions(a["id"], url, page.item.get("text") or "", resolve,
-                                       start=doc_counts.get(a["id"], 0) + 1)
+            result.documents.append(
+                {
+                    "action_id": a["id"],
+                    "url": url,
+                    "kind": page.item.get("kind"),
+                    "sha256": page.item.get("sha256"),
+                    "title": page.item.get("title"),
+                    "published": page.item.get("published"),
+                    "text": page.item.get("text") or "",
+                }
+            )
+            rows = document_provisions(
+                a["id"], url, page.item.get("text") or "", resolve, start=doc_counts.get(a["id"], 0) + 1
+            )
             doc_counts[a["id"]] = doc_counts.get(a["id"], 0) + len(rows)
             result.provisions += rows
     return result
 
 
 # --- database ----------------------------------------------------------------------------------
+
 
 def _create_tables(db: sqlite_utils.Database) -> None:
     for name in OWN_TABLES:
@@ -425,13 +592,18 @@ def _create_tables(db: sqlite_utils.Database) -> None:
     if db["provisions"].exists():
         provision_fks.append(("provision_id", "provisions", "id"))
     db.table("action_provisions").create(PROVISION_COLUMNS, pk="id", foreign_keys=provision_fks)
-    db.table("action_documents").create(DOCUMENT_COLUMNS, pk=("action_id", "url"),
-                                      foreign_keys=[("action_id", "enforcement_actions", "id")])
-    db.table("merge_conflicts").create(CONFLICT_COLUMNS, pk=("action_id", "field", "source_url"),
-                                     foreign_keys=[("action_id", "enforcement_actions", "id")])
+    db.table("action_documents").create(
+        DOCUMENT_COLUMNS, pk=("action_id", "url"), foreign_keys=[("action_id", "enforcement_actions", "id")]
+    )
+    db.table("merge_conflicts").create(
+        CONFLICT_COLUMNS,
+        pk=("action_id", "field", "source_url"),
+        foreign_keys=[("action_id", "enforcement_actions", "id")],
+    )
     if not db["rejected_rows"].exists():
-        db.table("rejected_rows").create({"id": int, "source": str, "file": str, "line": int, "field": str,
-                                        "reason": str, "raw": str}, pk="id")
+        db.table("rejected_rows").create(
+            {"id": int, "source": str, "file": str, "line": int, "field": str, "reason": str, "raw": str}, pk="id"
+        )
     db.table("rejected_rows").delete_where("source in (?, ?)", ["curated", CRAWLED_SOURCE])
 
 
@@ -442,8 +614,10 @@ def _search_index(db: sqlite_utils.Database) -> None:
     fts_table) also finds words that only the agreement or press release contains."""
     db.table("enforcement_actions").enable_fts(["entity", "summary", "incident_text", "notes"], tokenize="porter")
     db.table("action_documents").enable_fts(["title", "text"], tokenize="porter")
-    db.execute("create virtual table enforcement_actions_search using fts5("
-               "entity, summary, incident_text, notes, documents, tokenize='porter')")
+    db.execute(
+        "create virtual table enforcement_actions_search using fts5("
+        "entity, summary, incident_text, notes, documents, tokenize='porter')"
+    )
     db.execute("""
         insert into enforcement_actions_search (rowid, entity, summary, incident_text, notes, documents)
         select a.rowid, a.entity, a.summary, a.incident_text, a.notes,
@@ -452,31 +626,45 @@ def _search_index(db: sqlite_utils.Database) -> None:
         from enforcement_actions a order by a.rowid""")
 
 
-def write(db: sqlite_utils.Database, result: MergeResult, curated_provisions_rows: list[dict],
-          rejected: list[dict]) -> None:
+def write(
+    db: sqlite_utils.Database, result: MergeResult, curated_provisions_rows: list[dict], rejected: list[dict]
+) -> None:
     _create_tables(db)
     db.table("enforcement_actions").insert_all(result.actions)
     db.table("action_provisions").insert_all(curated_provisions_rows + result.provisions)
     db.table("action_documents").insert_all(result.documents)
     db.table("merge_conflicts").insert_all(result.conflicts)
     db.table("rejected_rows").insert_all(rejected)
-    for table, columns in (("enforcement_actions", ["announced"]), ("enforcement_actions", ["year"]),
-                           ("enforcement_actions", ["action_type"]), ("enforcement_actions", ["entity_key"]),
-                           ("enforcement_actions", ["entity_type"]), ("enforcement_actions", ["state"]),
-                           ("action_provisions", ["action_id"]), ("action_provisions", ["provision"]),
-                           ("action_provisions", ["provision_id"]), ("merge_conflicts", ["action_id"])):
+    for table, columns in (
+        ("enforcement_actions", ["announced"]),
+        ("enforcement_actions", ["year"]),
+        ("enforcement_actions", ["action_type"]),
+        ("enforcement_actions", ["entity_key"]),
+        ("enforcement_actions", ["entity_type"]),
+        ("enforcement_actions", ["state"]),
+        ("action_provisions", ["action_id"]),
+        ("action_provisions", ["provision"]),
+        ("action_provisions", ["provision_id"]),
+        ("merge_conflicts", ["action_id"]),
+    ):
         db.table(table).create_index(columns, if_not_exists=True)
     _search_index(db)
 
 
-def load(db: sqlite_utils.Database, curated_path: Path, raw_dir: Path, echo: Echo = print,
-         extract: Extract | None = None,
-         resolve: Callable[[str], tuple[str | None, str]] | None = None) -> dict[str, int]:
+def load(
+    db: sqlite_utils.Database,
+    curated_path: Path,
+    raw_dir: Path,
+    echo: Echo = print,
+    extract: Extract | None = None,
+    resolve: Callable[[str], tuple[str | None, str]] | None = None,
+) -> dict[str, int]:
     """Load curated + crawled actions into `db` (replacing an earlier load); return the counts."""
     if not curated_path.exists():
         raise BuildError(f"{curated_path}: curated enforcement facts not found")
     if extract is None:
         from etl.press_releases import extract_actions
+
         extract = extract_actions
     resolve = resolve or _resolver()
     records, errors = read_curated(curated_path)
@@ -484,8 +672,10 @@ def load(db: sqlite_utils.Database, curated_path: Path, raw_dir: Path, echo: Ech
     bad_lines = {e.line for e in errors}
     if lines != len(records) + len(bad_lines):
         raise BuildError(f"{curated_path}: {lines} lines but {len(records)} loaded + {len(bad_lines)} rejected")
-    rejected = [{"source": "curated", "file": e.file, "line": e.line, "field": e.field, "reason": e.reason,
-                 "raw": e.raw} for e in errors]
+    rejected = [
+        {"source": "curated", "file": e.file, "line": e.line, "field": e.field, "reason": e.reason, "raw": e.raw}
+        for e in errors
+    ]
     for e in errors:
         echo(f"reject {e}")
     taken: set[str] = set()
@@ -504,20 +694,33 @@ def load(db: sqlite_utils.Database, curated_path: Path, raw_dir: Path, echo: Ech
     joined, added, unplaced = result.matched_pages, result.new_actions, len(result.rejected)
     if len(found) != joined + added + unplaced:
         raise BuildError(f"{len(found)} crawled actions read but {joined} joined + {added} added + {unplaced} rejected")
-    echo(f"load   crawled {CRAWLED_SOURCE}: pages {n_pages} = enforcement {pages} + other {skipped} "
-         f"+ rejected {len(crawl_rejected)}; actions read {len(found)} = joined {joined} + added as "
-         f"crawled-only {added} + rejected {unplaced}; {len(result.conflicts)} merge conflicts")
+    echo(
+        f"load   crawled {CRAWLED_SOURCE}: pages {n_pages} = enforcement {pages} + other {skipped} "
+        f"+ rejected {len(crawl_rejected)}; actions read {len(found)} = joined {joined} + added as "
+        f"crawled-only {added} + rejected {unplaced}; {len(result.conflicts)} merge conflicts"
+    )
     crawl_rejected += result.rejected
     write(db, result, provisions, rejected + crawl_rejected)
     origins: dict[str, int] = {}
     for a in result.actions:
         origins[a["origin"]] = origins.get(a["origin"], 0) + 1
-    echo(f"load   enforcement_actions: {len(result.actions)} ("
-         + ", ".join(f"{k} {v}" for k, v in sorted(origins.items())) + ")")
-    return {"curated_lines": lines, "curated_loaded": len(records), "curated_rejected": len(bad_lines),
-            "crawled_pages": n_pages, "crawled_enforcement_pages": pages, "crawled_actions": len(found),
-            "crawled_rejected": len(crawl_rejected), "crawled_only_actions": result.new_actions,
-            "enforcement_actions": len(result.actions), "merge_conflicts": len(result.conflicts)}
+    echo(
+        f"load   enforcement_actions: {len(result.actions)} ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(origins.items()))
+        + ")"
+    )
+    return {
+        "curated_lines": lines,
+        "curated_loaded": len(records),
+        "curated_rejected": len(bad_lines),
+        "crawled_pages": n_pages,
+        "crawled_enforcement_pages": pages,
+        "crawled_actions": len(found),
+        "crawled_rejected": len(crawl_rejected),
+        "crawled_only_actions": result.new_actions,
+        "enforcement_actions": len(result.actions),
+        "merge_conflicts": len(result.conflicts),
+    }
 
 
 def stage(ctx: BuildContext) -> None:

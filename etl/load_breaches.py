@@ -11,6 +11,7 @@ characters flagged); each observation records how its record was decoded (`text_
 repair did (`text_repair`, `text_repair_detail`), and `breaches.text_flag` says what could not be repaired
 in the values shown.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -29,21 +30,54 @@ from etl.normalize.text_repair import UNREPAIRABLE, repair_fields
 SOURCE = "breach_portal"
 STATUS_OF_TAB = {"archive": "archived", "under_investigation": "under_investigation"}
 # The values that describe a report; two rows of the same id base with equal values are the same report.
-VALUE_FIELDS = ("entity_name", "state", "covered_entity_type", "individuals_affected", "breach_type",
-                "location", "business_associate_present", "qualified_service_organization_present", "description")
-OBSERVED_FIELDS = ("status", "entity_name", "entity_key", "state", "covered_entity_type",
-                   "individuals_affected", "individuals_placeholder", "submission_date", "year",
-                   "breach_type", "location", "business_associate_present", "qualified_service_organization_present",
-                   "description")
-INT_FIELDS = ("individuals_affected", "individuals_placeholder", "year", "business_associate_present",
-              "qualified_service_organization_present")
+VALUE_FIELDS = (
+    "entity_name",
+    "state",
+    "covered_entity_type",
+    "individuals_affected",
+    "breach_type",
+    "location",
+    "business_associate_present",
+    "qualified_service_organization_present",
+    "description",
+)
+OBSERVED_FIELDS = (
+    "status",
+    "entity_name",
+    "entity_key",
+    "state",
+    "covered_entity_type",
+    "individuals_affected",
+    "individuals_placeholder",
+    "submission_date",
+    "year",
+    "breach_type",
+    "location",
+    "business_associate_present",
+    "qualified_service_organization_present",
+    "description",
+)
+INT_FIELDS = (
+    "individuals_affected",
+    "individuals_placeholder",
+    "year",
+    "business_associate_present",
+    "qualified_service_organization_present",
+)
 # How each observation's text reached us (raw item `encoding`) and what etl/normalize/text_repair.py did.
 TEXT_FIELDS = ("text_encoding", "text_repair", "text_repair_detail")
 # Rejections printed per export (all of them are in rejected_rows).
 PRINTED_REJECTIONS = 50
 EXPORT_KEYS = ("list", "tab", "export_file", "export_sha256", "export_date")
-OWN_TABLES = ("breaches_breach_types", "breaches_breach_locations", "breach_observations", "breach_types",
-              "breach_locations", "breaches", "exports")
+OWN_TABLES = (
+    "breaches_breach_types",
+    "breaches_breach_locations",
+    "breach_observations",
+    "breach_types",
+    "breach_locations",
+    "breaches",
+    "exports",
+)
 
 
 @dataclass
@@ -59,6 +93,7 @@ class Export:
 
 
 # ---------------------------------------------------------------- reading the raw files
+
 
 def _read_jsonl(path: Path) -> Export:
     """One raw file: its export and its record items. The export item of an export without records
@@ -88,8 +123,10 @@ def _read_jsonl(path: Path) -> Export:
         if not isinstance(item["line"], int) or isinstance(item["line"], bool):
             raise BuildError(f"{path}:{number}: field 'line': expected a line number, got {item['line']!r}")
         fields = item["fields"]
-        if fields is not None and not (isinstance(fields, dict) and all(
-                isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in fields.items())):
+        if fields is not None and not (
+            isinstance(fields, dict)
+            and all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in fields.items())
+        ):
             raise BuildError(f"{path}:{number}: field 'fields': expected an object of strings, or null")
         if not isinstance(item["raw"], str):
             raise BuildError(f"{path}:{number}: field 'raw': expected the record's text")
@@ -102,19 +139,29 @@ def _read_jsonl(path: Path) -> Export:
         except ValueError as e:
             raise BuildError(f"{path}:{number}: field 'export_date': {e}") from e
         if export is None:
-            export = Export(id=Path(item["export_file"]).stem, file=item["export_file"],
-                            sha256=item["export_sha256"], list=item["list"], tab=item["tab"],
-                            export_date=item["export_date"], jsonl=path)
+            export = Export(
+                id=Path(item["export_file"]).stem,
+                file=item["export_file"],
+                sha256=item["export_sha256"],
+                list=item["list"],
+                tab=item["tab"],
+                export_date=item["export_date"],
+                jsonl=path,
+            )
         else:
-            for key, value in zip(EXPORT_KEYS, (export.list, export.tab, export.file, export.sha256,
-                                                export.export_date), strict=True):
+            for key, value in zip(
+                EXPORT_KEYS, (export.list, export.tab, export.file, export.sha256, export.export_date), strict=True
+            ):
                 if item[key] != value:
-                    raise BuildError(f"{path}:{number}: field {key!r}: {item[key]!r} differs from the file's "
-                                     f"first item ({value!r})")
+                    raise BuildError(
+                        f"{path}:{number}: field {key!r}: {item[key]!r} differs from the file's first item ({value!r})"
+                    )
         is_header = item.get("record") == 0
         if header_only or (is_header and export.items):
-            raise BuildError(f"{path}:{number}: field 'record': an export item (record 0, an export without "
-                             "records) must be the raw file's only item")
+            raise BuildError(
+                f"{path}:{number}: field 'record': an export item (record 0, an export without "
+                "records) must be the raw file's only item"
+            )
         if is_header:
             header_only = True
             continue
@@ -139,6 +186,7 @@ def read_exports(folder: Path, echo: Echo = print) -> list[Export]:
 
 # ---------------------------------------------------------------- stable ids
 
+
 class IdAssigner:
     """Gives each report an id that survives re-exports.
 
@@ -148,8 +196,8 @@ class IdAssigner:
     (`base`, `base-2`, ... by order of appearance)."""
 
     def __init__(self) -> None:
-        self.known: dict[str, list[str]] = defaultdict(list)    # base -> ids in suffix order
-        self.values: dict[str, tuple] = {}                         # id -> latest values
+        self.known: dict[str, list[str]] = defaultdict(list)  # base -> ids in suffix order
+        self.values: dict[str, tuple] = {}  # id -> latest values
 
     def assign(self, records: list[tuple[str, dict]]) -> list[str]:
         """ids for one export's (base, record) pairs, in the same order."""
@@ -159,16 +207,16 @@ class IdAssigner:
         ids: list[str | None] = [None] * len(records)
         for base, rows in by_base.items():
             free = list(self.known[base])
-            for i in rows:                          # same report, same values
+            for i in rows:  # same report, same values
                 values = _values(records[i][1])
                 match = next((k for k in free if self.values[k] == values), None)
                 if match:
                     ids[i] = match
                     free.remove(match)
-            for i in rows:                          # same report, revised values
+            for i in rows:  # same report, revised values
                 if ids[i] is None and free:
                     ids[i] = free.pop(0)
-            for i in rows:                          # a report not seen before
+            for i in rows:  # a report not seen before
                 if ids[i] is None:
                     n = len(self.known[base]) + 1
                     new_id = base if n == 1 else f"{base}-{n}"
@@ -187,11 +235,12 @@ def _values(record: dict) -> tuple:
 
 # ---------------------------------------------------------------- normalizing one export
 
+
 @dataclass
 class ExportResult:
     observations: list[dict]
     rejected: list[dict]
-    messages: list[str] = field(default_factory=list)   # one `file:line: field 'x': reason` per failing field
+    messages: list[str] = field(default_factory=list)  # one `file:line: field 'x': reason` per failing field
 
 
 def normalize_export(export: Export, assigner: IdAssigner) -> ExportResult:
@@ -213,55 +262,115 @@ def normalize_export(export: Export, assigner: IdAssigner) -> ExportResult:
         loaded.append((item, record))
     ids = assigner.assign([(breach_id_base(export.list, rec), rec) for _, rec in loaded])
     result.observations = [
-        {"breach_id": breach_id, "export_id": export.id, "line": item["line"], "record": item.get("record"),
-         "list": export.list, **{f: (status if f == "status" else rec[f]) for f in OBSERVED_FIELDS},
-         **{f: rec[f] for f in TEXT_FIELDS}, "breach_types": rec["breach_types"], "locations": rec["locations"]}
+        {
+            "breach_id": breach_id,
+            "export_id": export.id,
+            "line": item["line"],
+            "record": item.get("record"),
+            "list": export.list,
+            **{f: (status if f == "status" else rec[f]) for f in OBSERVED_FIELDS},
+            **{f: rec[f] for f in TEXT_FIELDS},
+            "breach_types": rec["breach_types"],
+            "locations": rec["locations"],
+        }
         for breach_id, (item, rec) in zip(ids, loaded, strict=True)
     ]
     return result
 
 
 def _reject(result: ExportResult, export: Export, item: dict, errors: list[tuple[str, str]]) -> None:
-    result.rejected.append({"source": SOURCE, "file": export.file, "line": item["line"],
-                            "field": ", ".join(f for f, _ in errors),
-                            "reason": "; ".join(reason if f == "row" else f"{f}: {reason}" for f, reason in errors),
-                            "raw": item["raw"]})
-    result.messages += [f"{export.file}:{item['line']}: field {f!r}: {' '.join(str(reason).split())}"
-                        for f, reason in errors]
+    result.rejected.append(
+        {
+            "source": SOURCE,
+            "file": export.file,
+            "line": item["line"],
+            "field": ", ".join(f for f, _ in errors),
+            "reason": "; ".join(reason if f == "row" else f"{f}: {reason}" for f, reason in errors),
+            "raw": item["raw"],
+        }
+    )
+    result.messages += [
+        f"{export.file}:{item['line']}: field {f!r}: {' '.join(str(reason).split())}" for f, reason in errors
+    ]
 
 
 # ---------------------------------------------------------------- writing the tables
+
 
 def create_tables(db: sqlite_utils.Database) -> None:
     if "breaches_fts" in db.table_names():
         db.table("breaches").disable_fts()
     for name in OWN_TABLES:
         db[name].drop(ignore=True)
-    db.table("exports").create({"id": str, "file": str, "sha256": str, "list": str, "tab": str,
-                          "export_date": str, "rows_read": int, "rows_loaded": int, "rows_rejected": int},
-                         pk="id")
-    db.table("breaches").create({
-        "id": str, "list": str, "entity_name": str, "entity_key": str, "state": str,
-        "covered_entity_type": str, "individuals_affected": int, "individuals_placeholder": int,
-        "submission_date": str, "year": int, "breach_type": str, "location": str, "breach_types": str,
-        "locations": str, "business_associate_present": int, "qualified_service_organization_present": int,
-        "description": str, "status": str, "first_seen": str, "last_seen": str, "sector": str, "entity_id": str,
-        "text_flag": str,
-    }, pk="id", not_null={"list", "entity_name", "entity_key", "submission_date", "status"})
-    db.table("breach_observations").create({
-        "breach_id": str, "export_id": str, "line": int, "record": int,
-        **{f: (int if f in INT_FIELDS else str) for f in OBSERVED_FIELDS},
-        **{f: str for f in TEXT_FIELDS},
-    }, pk=("breach_id", "export_id"),
-        foreign_keys=[("breach_id", "breaches", "id"), ("export_id", "exports", "id")])
-    for lookup, link, fk in (("breach_types", "breaches_breach_types", "breach_type_id"),
-                             ("breach_locations", "breaches_breach_locations", "breach_location_id")):
+    db.table("exports").create(
+        {
+            "id": str,
+            "file": str,
+            "sha256": str,
+            "list": str,
+            "tab": str,
+            "export_date": str,
+            "rows_read": int,
+            "rows_loaded": int,
+            "rows_rejected": int,
+        },
+        pk="id",
+    )
+    db.table("breaches").create(
+        {
+            "id": str,
+            "list": str,
+            "entity_name": str,
+            "entity_key": str,
+            "state": str,
+            "covered_entity_type": str,
+            "individuals_affected": int,
+            "individuals_placeholder": int,
+            "submission_date": str,
+            "year": int,
+            "breach_type": str,
+            "location": str,
+            "breach_types": str,
+            "locations": str,
+            "business_associate_present": int,
+            "qualified_service_organization_present": int,
+            "description": str,
+            "status": str,
+            "first_seen": str,
+            "last_seen": str,
+            "sector": str,
+            "entity_id": str,
+            "text_flag": str,
+        },
+        pk="id",
+        not_null={"list", "entity_name", "entity_key", "submission_date", "status"},
+    )
+    db.table("breach_observations").create(
+        {
+            "breach_id": str,
+            "export_id": str,
+            "line": int,
+            "record": int,
+            **{f: (int if f in INT_FIELDS else str) for f in OBSERVED_FIELDS},
+            **{f: str for f in TEXT_FIELDS},
+        },
+        pk=("breach_id", "export_id"),
+        foreign_keys=[("breach_id", "breaches", "id"), ("export_id", "exports", "id")],
+    )
+    for lookup, link, fk in (
+        ("breach_types", "breaches_breach_types", "breach_type_id"),
+        ("breach_locations", "breaches_breach_locations", "breach_location_id"),
+    ):
         db.table(lookup).create({"id": int, "name": str}, pk="id")
-        db.table(link).create({"breach_id": str, fk: int}, pk=("breach_id", fk),
-                        foreign_keys=[("breach_id", "breaches", "id"), (fk, lookup, "id")])
+        db.table(link).create(
+            {"breach_id": str, fk: int},
+            pk=("breach_id", fk),
+            foreign_keys=[("breach_id", "breaches", "id"), (fk, lookup, "id")],
+        )
     if "rejected_rows" not in db.table_names():
-        db.table("rejected_rows").create({"id": int, "source": str, "file": str, "line": int, "field": str,
-                                    "reason": str, "raw": str}, pk="id")
+        db.table("rejected_rows").create(
+            {"id": int, "source": str, "file": str, "line": int, "field": str, "reason": str, "raw": str}, pk="id"
+        )
     db.table("rejected_rows").delete_where("source = ?", [SOURCE])
 
 
@@ -272,18 +381,44 @@ def _breach_rows(observations: list[dict]) -> list[dict]:
     for obs in observations:
         first_seen.setdefault(obs["breach_id"], obs["export_date"])
         rows[obs["breach_id"]] = {
-            "id": obs["breach_id"], "list": obs["list"],
+            "id": obs["breach_id"],
+            "list": obs["list"],
             **{f: obs[f] for f in OBSERVED_FIELDS if f != "status"},
-            "breach_types": json.dumps(obs["breach_types"]), "locations": json.dumps(obs["locations"]),
-            "status": obs["status"], "first_seen": first_seen[obs["breach_id"]], "last_seen": obs["export_date"],
-            "sector": None, "entity_id": None,
+            "breach_types": json.dumps(obs["breach_types"]),
+            "locations": json.dumps(obs["locations"]),
+            "status": obs["status"],
+            "first_seen": first_seen[obs["breach_id"]],
+            "last_seen": obs["export_date"],
+            "sector": None,
+            "entity_id": None,
             # what the values shown could not be repaired from (None when the text is clean or repaired)
             "text_flag": obs["text_repair_detail"] if obs["text_repair"] == UNREPAIRABLE else None,
         }
-    columns = ("id", "list", "entity_name", "entity_key", "state", "covered_entity_type", "individuals_affected",
-               "individuals_placeholder", "submission_date", "year", "breach_type", "location", "breach_types",
-               "locations", "business_associate_present", "qualified_service_organization_present", "description",
-               "status", "first_seen", "last_seen", "sector", "entity_id", "text_flag")
+    columns = (
+        "id",
+        "list",
+        "entity_name",
+        "entity_key",
+        "state",
+        "covered_entity_type",
+        "individuals_affected",
+        "individuals_placeholder",
+        "submission_date",
+        "year",
+        "breach_type",
+        "location",
+        "breach_types",
+        "locations",
+        "business_associate_present",
+        "qualified_service_organization_present",
+        "description",
+        "status",
+        "first_seen",
+        "last_seen",
+        "sector",
+        "entity_id",
+        "text_flag",
+    )
     return [{c: row[c] for c in columns} for row in sorted(rows.values(), key=lambda r: r["id"])]
 
 
@@ -291,32 +426,49 @@ def _write(db: sqlite_utils.Database, exports: list[Export], results: list[Expor
     create_tables(db)
     observations = []
     for export, result in zip(exports, results, strict=True):
-        db.table("exports").insert({"id": export.id, "file": export.file, "sha256": export.sha256,
-                              "list": export.list, "tab": export.tab, "export_date": export.export_date,
-                              "rows_read": len(export.items), "rows_loaded": len(result.observations),
-                              "rows_rejected": len(result.rejected)})
+        db.table("exports").insert(
+            {
+                "id": export.id,
+                "file": export.file,
+                "sha256": export.sha256,
+                "list": export.list,
+                "tab": export.tab,
+                "export_date": export.export_date,
+                "rows_read": len(export.items),
+                "rows_loaded": len(result.observations),
+                "rows_rejected": len(result.rejected),
+            }
+        )
         observations += [dict(o, export_date=export.export_date) for o in result.observations]
         db.table("rejected_rows").insert_all(result.rejected)
     breaches = _breach_rows(observations)
     db.table("breaches").insert_all(breaches)
     db.table("breach_observations").insert_all(
         {k: v for k, v in o.items() if k not in ("list", "export_date", "breach_types", "locations")}
-        for o in observations)
+        for o in observations
+    )
     for lookup, link, fk, vocabulary, column in (
-            ("breach_types", "breaches_breach_types", "breach_type_id", BREACH_TYPES, "breach_types"),
-            ("breach_locations", "breaches_breach_locations", "breach_location_id", LOCATIONS, "locations")):
+        ("breach_types", "breaches_breach_types", "breach_type_id", BREACH_TYPES, "breach_types"),
+        ("breach_locations", "breaches_breach_locations", "breach_location_id", LOCATIONS, "locations"),
+    ):
         ids = {name: i for i, name in enumerate(vocabulary, start=1)}
         db.table(lookup).insert_all({"id": i, "name": name} for name, i in ids.items())
-        db.table(link).insert_all({"breach_id": b["id"], fk: ids[name]}
-                            for b in breaches for name in json.loads(b[column]))
+        db.table(link).insert_all(
+            {"breach_id": b["id"], fk: ids[name]} for b in breaches for name in json.loads(b[column])
+        )
     db.table("breaches").enable_fts(["entity_name", "description"], tokenize="porter", create_triggers=False)
-    for table, columns in (("breaches", ["state"]), ("breaches", ["submission_date"]),
-                           ("breaches", ["covered_entity_type"]), ("breaches", ["year"]),
-                           ("breaches", ["entity_key"]), ("breaches", ["status"]),
-                           ("breach_observations", ["export_id"]),
-                           ("breaches_breach_types", ["breach_type_id"]),
-                           ("breaches_breach_locations", ["breach_location_id"]),
-                           ("rejected_rows", ["source", "file"])):
+    for table, columns in (
+        ("breaches", ["state"]),
+        ("breaches", ["submission_date"]),
+        ("breaches", ["covered_entity_type"]),
+        ("breaches", ["year"]),
+        ("breaches", ["entity_key"]),
+        ("breaches", ["status"]),
+        ("breach_observations", ["export_id"]),
+        ("breaches_breach_types", ["breach_type_id"]),
+        ("breaches_breach_locations", ["breach_location_id"]),
+        ("rejected_rows", ["source", "file"]),
+    ):
         db.table(table).create_index(columns, if_not_exists=True)
     return breaches
 
@@ -338,15 +490,28 @@ def load(db: sqlite_utils.Database, folder: Path, echo: Echo = print) -> dict[st
         if len(result.messages) > PRINTED_REJECTIONS:
             echo(f"reject {export.file}: {len(result.messages) - PRINTED_REJECTIONS} more (all in rejected_rows)")
         repaired = Counter(o["text_repair"] for o in result.observations)
-        text = (f"; text repaired in {repaired['repaired']}, unrepairable in {repaired[UNREPAIRABLE]}"
-                if repaired["repaired"] or repaired[UNREPAIRABLE] else "")
-        echo(f"load   {SOURCE} {export.file} ({export.tab}, {export.export_date}): "
-             f"rows read {n_read} = loaded {n_loaded} + rejected {n_rejected}{text}")
+        text = (
+            f"; text repaired in {repaired['repaired']}, unrepairable in {repaired[UNREPAIRABLE]}"
+            if repaired["repaired"] or repaired[UNREPAIRABLE]
+            else ""
+        )
+        echo(
+            f"load   {SOURCE} {export.file} ({export.tab}, {export.export_date}): "
+            f"rows read {n_read} = loaded {n_loaded} + rejected {n_rejected}{text}"
+        )
         read, loaded, rejected = read + n_read, loaded + n_loaded, rejected + n_rejected
-    echo(f"load   {SOURCE} total: rows read {read} = loaded {loaded} + rejected {rejected}; "
-         f"{loaded} observations of {len(breaches)} distinct breach reports in {len(exports)} exports")
-    return {"breach_exports": len(exports), "breach_rows_read": read, "breach_rows_loaded": loaded,
-            "breach_rows_rejected": rejected, "breaches": len(breaches), "breach_observations": loaded}
+    echo(
+        f"load   {SOURCE} total: rows read {read} = loaded {loaded} + rejected {rejected}; "
+        f"{loaded} observations of {len(breaches)} distinct breach reports in {len(exports)} exports"
+    )
+    return {
+        "breach_exports": len(exports),
+        "breach_rows_read": read,
+        "breach_rows_loaded": loaded,
+        "breach_rows_rejected": rejected,
+        "breaches": len(breaches),
+        "breach_observations": loaded,
+    }
 
 
 def stage(ctx: BuildContext) -> None:

@@ -10,6 +10,7 @@ them to `override_problems`, always created, empty when every row applied. A mal
 decision, empty reason, wrong number of columns, unknown topic or sector) is wrong in every snapshot and
 still stops the build.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -43,8 +44,10 @@ def report(problems: Iterable[dict], echo: Echo, warnings: list[dict] | None = N
 
 def write(db: sqlite_utils.Database, problems: Iterable[dict]) -> int:
     """(Re)create `override_problems` with one row per problem, numbered in the order they were found."""
-    rows = [{"id": n, "file": str(p["file"]), "line": p["line"], "field": p.get("field"), "reason": p["reason"]}
-            for n, p in enumerate(problems, 1)]
+    rows = [
+        {"id": n, "file": str(p["file"]), "line": p["line"], "field": p.get("field"), "reason": p["reason"]}
+        for n, p in enumerate(problems, 1)
+    ]
     with db.atomic():
         db[TABLE].drop(ignore=True)
         db.table(TABLE).create(COLUMNS, pk="id")
@@ -56,5 +59,8 @@ def stage(ctx: BuildContext) -> None:
     """Build stage: write ctx.warnings to `override_problems` (after every stage that reads an overrides file)."""
     n = write(ctx.db, ctx.warnings)
     ctx.counts[TABLE] = n
-    ctx.echo(f"override problems: {n} override rows skipped (their targets are absent from this snapshot)"
-             if n else "override problems: none (every override row applied)")
+    ctx.echo(
+        f"override problems: {n} override rows skipped (their targets are absent from this snapshot)"
+        if n
+        else "override problems: none (every override row applied)"
+    )

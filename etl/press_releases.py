@@ -20,6 +20,7 @@ lost its commas, so "Boston Medical Center (BMC) Brigham and Women's Hospital (B
   states; otherwise the release is one action;
 - "civil money penalty" next to the amount makes it a civil_money_penalty, else a resolution_agreement.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,13 +31,18 @@ from etl.citations import canonical_citations
 from etl.normalize.amounts import Amount, find_amounts
 
 URL_DATE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
-TEXT_DATE = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November"
-                       r"|December)\s+(\d{1,2}),?\s+(\d{4})\b")
+TEXT_DATE = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November"
+    r"|December)\s+(\d{1,2}),?\s+(\d{4})\b"
+)
 OCR = re.compile(r"\bOCR\b|Office for Civil Rights")
 HIPAA = re.compile(r"\bHIPAA\b|Health Insurance Portability and Accountability Act")
 # A paying verb right before the amount: "has agreed to pay $X", "paid OCR $X", "Pays OCR $X".
-PAY_BEFORE = re.compile(r"(?:\b(?:has|have)\s+)?(?:\bagreed\s+to\s+)?\b(?:to\s+)?(?:pay|pays|paid)"
-                        r"(?:\s+(?:OCR|HHS))?\s*$", re.I)
+PAY_BEFORE = re.compile(
+    r"(?:\b(?:has|have)\s+)?(?:\bagreed\s+to\s+)?\b(?:to\s+)?(?:pay|pays|paid)"
+    r"(?:\s+(?:OCR|HHS))?\s*$",
+    re.I,
+)
 TOTAL_BEFORE = re.compile(r"\b(?:totaling|totalling|a\s+total\s+of)\s*$", re.I)
 SETTLE_AFTER = re.compile(r"^[^.$]{0,40}?\b(?:settle|settlement|settlements|penalty|penalties)\b", re.I)
 CMP = re.compile(r"civil\s+money\s+penalt|\bCMP\b|\bpenalties\b", re.I)
@@ -44,7 +50,8 @@ INDIVIDUALS = re.compile(
     r"\b(?:e?PHI|information|records?|data)\)?\s+of\s+"
     r"(?P<stated>(?P<qual>approximately|about|almost|nearly|over|more\s+than|at\s+least|up\s+to)?\s*"
     r"(?P<n>\d[\d,]*(?:\.\d+)?)(?:\s+(?P<million>million))?\s+(?:individuals|patients|people|persons))",
-    re.I)
+    re.I,
+)
 # Words that may join the capitalized words of a name ("Allergy Associates of Hartford P.C.").
 CONNECTORS = {"of", "and", "the", "for", "de", "la", "d/b/a", "&", "at"}
 CORPORATE_SUFFIX = re.compile(r"^(?:Inc|LLC|L\.L\.C|LLP|Ltd|Corp|Co|P\.?C|P\.?A|PL|PLLC|N\.A)\.?,?$")
@@ -97,12 +104,26 @@ def extract_actions(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [_action(base, entity, amount, type_, count, stated)]
 
 
-def _action(base: dict[str, Any], entity: str | None, amount: int | None, action_type: str,
-            count: int | None, stated: str | None) -> dict[str, Any]:
-    return {"entity": entity, "announced": base["announced"], "amount_usd": amount,
-            "action_type": action_type, "citations": base["citations"], "url": base["url"],
-            "title": base["title"], "summary": base["summary"], "individuals_affected": count,
-            "individuals_affected_stated": stated}
+def _action(
+    base: dict[str, Any],
+    entity: str | None,
+    amount: int | None,
+    action_type: str,
+    count: int | None,
+    stated: str | None,
+) -> dict[str, Any]:
+    return {
+        "entity": entity,
+        "announced": base["announced"],
+        "amount_usd": amount,
+        "action_type": action_type,
+        "citations": base["citations"],
+        "url": base["url"],
+        "title": base["title"],
+        "summary": base["summary"],
+        "individuals_affected": count,
+        "individuals_affected_stated": stated,
+    }
 
 
 Payment = tuple[str | None, int, str]  # (payer or None for a stated total, dollars, action type)
@@ -118,9 +139,9 @@ def _payments(title: str, paragraphs: list[str]) -> list[Payment]:
     found: list[Payment] = []
     for block in ordered:
         for amount in find_amounts(block):
-            before, after = block[:amount.start], block[amount.end:]
+            before, after = block[: amount.start], block[amount.end :]
             if pay := PAY_BEFORE.search(before):
-                payer = _name_before(before[:pay.start()])
+                payer = _name_before(before[: pay.start()])
             elif TOTAL_BEFORE.search(before):
                 payer = None
             elif SETTLE_AFTER.search(after):
@@ -145,7 +166,7 @@ def _per_entity(payments: list[Payment]) -> list[Payment]:
 
 
 def _action_type(block: str, amount: Amount) -> str:
-    near = block[max(0, amount.start - 60):amount.end + 60]
+    near = block[max(0, amount.start - 60) : amount.end + 60]
     return "civil_money_penalty" if CMP.search(near) else "resolution_agreement"
 
 
@@ -180,20 +201,22 @@ def _name_before(text: str) -> str | None:
 
 def _name_after(text: str) -> str | None:
     """The capitalized name between an amount and "Settlement": "$3 Million Cottage Health Settlement"."""
-    m = re.match(r"^\s*(?:million\s+|thousand\s+)?(?P<name>.*?)\s+(?:HIPAA\s+)?(?:Settlements?|Penalty)\b",
-                 text, re.I)
+    m = re.match(r"^\s*(?:million\s+|thousand\s+)?(?P<name>.*?)\s+(?:HIPAA\s+)?(?:Settlements?|Penalty)\b", text, re.I)
     if not m:
         return None
     tokens = m.group("name").split()
-    return _tokens_are_name(tokens) if tokens and all(
-        _is_name_token(t, tokens[i + 1:]) or t.lower() in CONNECTORS for i, t in enumerate(tokens)) else None
+    return (
+        _tokens_are_name(tokens)
+        if tokens and all(_is_name_token(t, tokens[i + 1 :]) or t.lower() in CONNECTORS for i, t in enumerate(tokens))
+        else None
+    )
 
 
 def _abbreviations(text: str) -> dict[str, str]:
     """Short forms the text defines: "Boston Medical Center (BMC)" -> {"BMC": "Boston Medical Center"}."""
     found: dict[str, str] = {}
     for m in ABBREVIATION.finditer(text):
-        name = _name_before(text[:m.start()])
+        name = _name_before(text[: m.start()])
         abbr = m.group("abbr").strip()
         if name and abbr not in found and name != abbr:
             found[abbr] = name

@@ -9,6 +9,7 @@ Other loaders (enforcement actions, ...) link their citations with `resolve(cita
     resolve("164.309")                 -> (None, "unknown")           # keep the citation, flag it
     resolve("junk")                    -> (None, "invalid")
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,15 +31,50 @@ KINDS = ("part", "subpart", "section", "standard", "implementation_specification
 REQUIRED_ADDRESSABLE = ("Required", "Addressable")
 BASES = ("regulation", "enforcement_discretion")
 
-PROVISION_COLUMNS = {"id": str, "title": int, "part": int, "subpart": str, "section": str, "paragraph": str,
-                     "heading": str, "rule": str, "kind": str, "required_addressable": str, "parent": str,
-                     "level": int, "ecfr_url": str, "note": str}
-PENALTY_COLUMNS = {"id": str, "effective_date": str, "basis": str, "tier": int, "culpability": str,
-                   "provision": str, "min_per_violation": int, "max_per_violation": int,
-                   "calendar_year_cap": int, "authority": str, "source_url": str, "note": str}
-_REQUIRED = {"provisions": ("id", "title", "part", "heading", "rule", "kind", "level", "ecfr_url"),
-             "penalty_tiers": ("id", "effective_date", "basis", "tier", "culpability", "provision",
-                               "calendar_year_cap", "authority", "source_url")}
+PROVISION_COLUMNS = {
+    "id": str,
+    "title": int,
+    "part": int,
+    "subpart": str,
+    "section": str,
+    "paragraph": str,
+    "heading": str,
+    "rule": str,
+    "kind": str,
+    "required_addressable": str,
+    "parent": str,
+    "level": int,
+    "ecfr_url": str,
+    "note": str,
+}
+PENALTY_COLUMNS = {
+    "id": str,
+    "effective_date": str,
+    "basis": str,
+    "tier": int,
+    "culpability": str,
+    "provision": str,
+    "min_per_violation": int,
+    "max_per_violation": int,
+    "calendar_year_cap": int,
+    "authority": str,
+    "source_url": str,
+    "note": str,
+}
+_REQUIRED = {
+    "provisions": ("id", "title", "part", "heading", "rule", "kind", "level", "ecfr_url"),
+    "penalty_tiers": (
+        "id",
+        "effective_date",
+        "basis",
+        "tier",
+        "culpability",
+        "provision",
+        "calendar_year_cap",
+        "authority",
+        "source_url",
+    ),
+}
 
 
 class ReferenceCSVError(BuildError):
@@ -96,12 +132,18 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
             ("id", r["id"] not in seen, "duplicate id"),
             ("rule", r["rule"] in RULES, f"not one of {RULES}"),
             ("kind", r["kind"] in KINDS, f"not one of {KINDS}"),
-            ("required_addressable", r["required_addressable"] in (None, *REQUIRED_ADDRESSABLE),
-             f"not empty or one of {REQUIRED_ADDRESSABLE}"),
+            (
+                "required_addressable",
+                r["required_addressable"] in (None, *REQUIRED_ADDRESSABLE),
+                f"not empty or one of {REQUIRED_ADDRESSABLE}",
+            ),
             ("parent", r["parent"] is None or r["parent"] in seen, "parent not listed on an earlier line"),
             ("parent", (r["parent"] is None) == (r["kind"] == "part"), "only parts have no parent"),
-            ("ecfr_url", _url_ok(r["ecfr_url"]) and r["ecfr_url"].startswith("https://www.ecfr.gov/"),
-             "not an https://www.ecfr.gov/ URL"),
+            (
+                "ecfr_url",
+                _url_ok(r["ecfr_url"]) and r["ecfr_url"].startswith("https://www.ecfr.gov/"),
+                "not an https://www.ecfr.gov/ URL",
+            ),
         ]
         for field, ok, reason in checks:
             if not ok:
@@ -109,8 +151,7 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
         seen.add(r["id"])
 
 
-def validate_penalty_tiers(rows: list[dict], provision_ids: Collection[str],
-                           path: Path = PENALTY_TIERS_CSV) -> None:
+def validate_penalty_tiers(rows: list[dict], provision_ids: Collection[str], path: Path = PENALTY_TIERS_CSV) -> None:
     seen: set[str] = set()
     for r in rows:
         where = f"{path}: line {r['_line']}"
@@ -122,8 +163,13 @@ def validate_penalty_tiers(rows: list[dict], provision_ids: Collection[str],
             ("tier", r["tier"] in (1, 2, 3, 4), "not 1-4"),
             ("provision", r["provision"] in provision_ids, "not a provisions id"),
             ("min_per_violation", all(a is None or a > 0 for a in amounts), "amounts must be positive"),
-            ("max_per_violation", r["min_per_violation"] is None or r["max_per_violation"] is None
-             or r["min_per_violation"] <= r["max_per_violation"], "minimum above maximum"),
+            (
+                "max_per_violation",
+                r["min_per_violation"] is None
+                or r["max_per_violation"] is None
+                or r["min_per_violation"] <= r["max_per_violation"],
+                "minimum above maximum",
+            ),
             ("source_url", _url_ok(r["source_url"]), "not a well-formed http(s) URL"),
         ]
         for field, ok, reason in checks:
@@ -180,11 +226,13 @@ def _resolve_range(m: re.Match, ids: Collection[str]) -> tuple[str | None, str]:
     if first not in ids or last not in ids:
         return None, "unknown"
     parents = _parent_map()
+
     def chain(node: str) -> list[str]:
         out = [node]
         while parent := parents.get(out[-1]):
             out.append(parent)
         return out
+
     last_chain = set(chain(last))
     common = next((n for n in chain(first) if n in last_chain), None)
     return (common, "range") if common in ids else (None, "unknown")
@@ -205,10 +253,12 @@ def load(db, provisions_csv: Path = PROVISIONS_CSV, penalty_csv: Path = PENALTY_
     validate_provisions(provisions, provisions_csv)
     tiers = read_reference(penalty_csv, PENALTY_COLUMNS, "penalty_tiers")
     validate_penalty_tiers(tiers, {r["id"] for r in provisions}, penalty_csv)
-    db["provisions"].create(PROVISION_COLUMNS, pk="id", foreign_keys=[("parent", "provisions", "id")],
-                            if_not_exists=True)
-    db["penalty_tiers"].create(PENALTY_COLUMNS, pk="id", foreign_keys=[("provision", "provisions", "id")],
-                               if_not_exists=True)
+    db["provisions"].create(
+        PROVISION_COLUMNS, pk="id", foreign_keys=[("parent", "provisions", "id")], if_not_exists=True
+    )
+    db["penalty_tiers"].create(
+        PENALTY_COLUMNS, pk="id", foreign_keys=[("provision", "provisions", "id")], if_not_exists=True
+    )
     db["provisions"].upsert_all([_without_line(r) for r in provisions], pk="id")
     db["penalty_tiers"].upsert_all([_without_line(r) for r in tiers], pk="id")
     # A row removed from a CSV must leave the table too (the build normally starts from an empty file).

@@ -16,6 +16,7 @@
   action itself excluded. `similar_actions` is built with the same function, so the row pages and
   `kb similar --like` agree.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,12 @@ FTS_TABLES = {"action": ("enforcement_actions", "enforcement_actions_fts"), "bre
 # FTS columns searched per kind, where the FTS table has them (None: every column)
 FTS_COLUMNS = {"action": ("entity", "summary", "incident_text", "incident"), "breach": None}
 
-STOP_WORDS = frozenset("""a about after all also an and any are as at be been before being but by can could did
+STOP_WORDS = frozenset(
+    """a about after all also an and any are as at be been before being but by can could did
 do does for from had has have how i if in into is it its me my no not of on or our over so such than that the
 their them then there these they this those to under was we were what when where which while who whom why will
-with without would you your find me show cases case like similar""".split())
+with without would you your find me show cases case like similar""".split()
+)
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
@@ -53,6 +56,7 @@ class SearchError(ValueError):
 
 
 # ---- pure helpers -----------------------------------------------------------------------------------
+
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
     """Reciprocal rank fusion: score(d) = sum over rankings of 1 / (k + rank), rank from 1.
@@ -98,9 +102,11 @@ def matched_terms(terms: Iterable[str], text: str) -> list[str]:
 
 # ---- the vector index -------------------------------------------------------------------------------
 
+
 @dataclass
 class SimilarIndex:
     """All chunk vectors, grouped by item: rows of `matrix` for item i are starts[i]:starts[i+1]."""
+
     keys: list[tuple[str, str]]  # (kind, item_id) per item, sorted
     starts: np.ndarray  # first matrix row of each item
     matrix: np.ndarray  # (chunks, 384) float32, L2-normalized
@@ -109,8 +115,9 @@ class SimilarIndex:
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> SimilarIndex:
-        rows = conn.execute("select kind, item_id, model, vector, part from embeddings "
-                            "order by kind, item_id, chunk").fetchall()
+        rows = conn.execute(
+            "select kind, item_id, model, vector, part from embeddings order by kind, item_id, chunk"
+        ).fetchall()
         if not rows:
             raise SearchError("the embeddings table is empty: run `kb build`")
         models = {r[2] for r in rows}
@@ -124,8 +131,13 @@ class SimilarIndex:
             if not keys or keys[-1] != (kind, item_id):
                 keys.append((kind, item_id))
                 starts.append(i)
-        return cls(keys=keys, starts=np.asarray(starts), matrix=matrix, model=models.pop(),
-                   whole=np.asarray([r[4] == "text" for r in rows]))
+        return cls(
+            keys=keys,
+            starts=np.asarray(starts),
+            matrix=matrix,
+            model=models.pop(),
+            whole=np.asarray([r[4] == "text" for r in rows]),
+        )
 
     def __post_init__(self) -> None:
         self._position = {key: i for i, key in enumerate(self.keys)}
@@ -138,9 +150,9 @@ class SimilarIndex:
         if i is None:
             raise SearchError(f"no {kind} with id {item_id!r} in the embeddings")
         end = self.starts[i + 1] if i + 1 < len(self.starts) else len(self.matrix)
-        rows = self.matrix[self.starts[i]:end]
+        rows = self.matrix[self.starts[i] : end]
         assert self.whole is not None  # set by __post_init__
-        return rows[self.whole[self.starts[i]:end]] if whole_only else rows
+        return rows[self.whole[self.starts[i] : end]] if whole_only else rows
 
     def scores(self, query_vectors: np.ndarray, whole_only: bool = False) -> np.ndarray:
         """Per item: max cosine over (query chunk, item chunk) pairs (item chunks of the whole text only
@@ -155,8 +167,14 @@ class SimilarIndex:
             best = np.where(self.whole, best, -np.inf)
         return np.maximum.reduceat(best, self.starts)
 
-    def rank(self, query_vectors: np.ndarray, kinds: Sequence[str], n: int,
-             exclude: tuple[str, str] | None = None, whole_only: bool = False) -> list[tuple[str, str, float]]:
+    def rank(
+        self,
+        query_vectors: np.ndarray,
+        kinds: Sequence[str],
+        n: int,
+        exclude: tuple[str, str] | None = None,
+        whole_only: bool = False,
+    ) -> list[tuple[str, str, float]]:
         scores = self.scores(query_vectors, whole_only)
         allowed = np.isin(self._kind, list(kinds))
         if exclude is not None and exclude in self._position:
@@ -169,6 +187,7 @@ class SimilarIndex:
 
 
 # ---- search -----------------------------------------------------------------------------------------
+
 
 def _key(kind: str, item_id: str) -> str:
     return f"{kind}:{item_id}"
@@ -187,8 +206,10 @@ def bm25_rank(conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int)
     hits: list[tuple[str, str, float]] = []
     for kind in kinds:
         table, fts = FTS_TABLES[kind]
-        sql = (f"select t.id, bm25([{fts}]) as score from [{fts}] join [{table}] t on t.rowid = [{fts}].rowid "
-               f"where [{fts}] match ? order by score, t.id limit ?")
+        sql = (
+            f"select t.id, bm25([{fts}]) as score from [{fts}] join [{table}] t on t.rowid = [{fts}].rowid "
+            f"where [{fts}] match ? order by score, t.id limit ?"
+        )
         hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (_in_columns(conn, kind, match), n))]
     return sorted(hits, key=lambda h: (h[2], h[0], h[1]))[:n]
 
@@ -216,11 +237,13 @@ def _validate(k: int, kind: str, ranker: str) -> None:
 class Searcher:
     """Search API: an index loaded once plus a query encoder; each call takes a database connection
     (so Datasette can run it on its own read connection)."""
+
     index: SimilarIndex
     encoder: Encoder | None = None
 
-    def search(self, conn: sqlite3.Connection, query: str, k: int = 10, kind: str = "all",
-               ranker: str = "hybrid") -> list[dict]:
+    def search(
+        self, conn: sqlite3.Connection, query: str, k: int = 10, kind: str = "all", ranker: str = "hybrid"
+    ) -> list[dict]:
         """Free-text search, best first (see the module docstring for the rankers)."""
         _validate(k, kind, ranker)
         if not isinstance(query, str) or not query.strip():
@@ -261,19 +284,25 @@ class Searcher:
         _validate(k, kind, "vector")
         if conn.execute("select 1 from enforcement_actions where id = ?", (action_id,)).fetchone() is None:
             raise SearchError(f"no enforcement action with id {action_id!r}")
-        hits = self.index.rank(self.index.item_vectors("action", action_id, whole_only=True), KINDS[kind], k,
-                               exclude=("action", action_id), whole_only=True)
-        return describe(conn, [((kd, i), s, {"vector": r}) for r, (kd, i, s) in enumerate(hits, 1)],
-                        like=action_id)
+        hits = self.index.rank(
+            self.index.item_vectors("action", action_id, whole_only=True),
+            KINDS[kind],
+            k,
+            exclude=("action", action_id),
+            whole_only=True,
+        )
+        return describe(conn, [((kd, i), s, {"vector": r}) for r, (kd, i, s) in enumerate(hits, 1)], like=action_id)
 
 
 def _provisions(conn: sqlite3.Connection, action_ids: Sequence[str]) -> dict[str, list[dict]]:
     if not action_ids:
         return {}
-    sql = (f"select ap.action_id, ap.provision_id, coalesce(p.heading, ap.provision) as heading "
-           f"from action_provisions ap left join provisions p on p.id = ap.provision_id "
-           f"where ap.action_id in ({','.join('?' * len(action_ids))}) "
-           f"order by ap.action_id, ap.provision_id, heading")
+    sql = (
+        f"select ap.action_id, ap.provision_id, coalesce(p.heading, ap.provision) as heading "
+        f"from action_provisions ap left join provisions p on p.id = ap.provision_id "
+        f"where ap.action_id in ({','.join('?' * len(action_ids))}) "
+        f"order by ap.action_id, ap.provision_id, heading"
+    )
     out: dict[str, list[dict]] = {}
     for action_id, provision_id, heading in conn.execute(sql, list(action_ids)):
         entry = {"id": provision_id, "heading": heading}
@@ -282,17 +311,39 @@ def _provisions(conn: sqlite3.Connection, action_ids: Sequence[str]) -> dict[str
     return out
 
 
-def describe(conn: sqlite3.Connection, hits: Sequence[tuple[tuple[str, str], float, dict]],
-             terms: Sequence[str] = (), like: str | None = None) -> list[dict]:
+def describe(
+    conn: sqlite3.Connection,
+    hits: Sequence[tuple[tuple[str, str], float, dict]],
+    terms: Sequence[str] = (),
+    like: str | None = None,
+) -> list[dict]:
     """Result dicts for ranked (kind, id) hits: the row's facts plus why it matched."""
     action_ids = [i for (kd, i), _, _ in hits if kd == "action"] + ([like] if like else [])
     breach_ids = [i for (kd, i), _, _ in hits if kd == "breach"]
-    actions = {r[0]: r for r in conn.execute(
-        f"select id, entity, announced, amount_usd, action_type, summary, incident from enforcement_actions "
-        f"where id in ({','.join('?' * len(action_ids))})", action_ids)} if action_ids else {}
-    breaches = {r[0]: r for r in conn.execute(
-        f"select id, entity_name, submission_date, individuals_affected, breach_type, location, description "
-        f"from breaches where id in ({','.join('?' * len(breach_ids))})", breach_ids)} if breach_ids else {}
+    actions = (
+        {
+            r[0]: r
+            for r in conn.execute(
+                f"select id, entity, announced, amount_usd, action_type, summary, incident from enforcement_actions "
+                f"where id in ({','.join('?' * len(action_ids))})",
+                action_ids,
+            )
+        }
+        if action_ids
+        else {}
+    )
+    breaches = (
+        {
+            r[0]: r
+            for r in conn.execute(
+                f"select id, entity_name, submission_date, individuals_affected, breach_type, location, description "
+                f"from breaches where id in ({','.join('?' * len(breach_ids))})",
+                breach_ids,
+            )
+        }
+        if breach_ids
+        else {}
+    )
     provisions = _provisions(conn, action_ids)
     like_provisions = {p["id"] for p in provisions.get(like, []) if p["id"]} if like else set()
     results = []
@@ -301,16 +352,36 @@ def describe(conn: sqlite3.Connection, hits: Sequence[tuple[tuple[str, str], flo
             _, entity, date, amount, action_type, summary, incident = actions[item_id]
             own = provisions.get(item_id, [])
             text = " ".join([summary or "", " ".join(json.loads(incident) if incident else [])])
-            item = {"kind": "action", "id": item_id, "entity": entity, "date": date, "amount": amount,
-                    "action_type": action_type, "individuals_affected": None, "breach_type": None,
-                    "location": None, "summary": summary, "provisions": own}
+            item = {
+                "kind": "action",
+                "id": item_id,
+                "entity": entity,
+                "date": date,
+                "amount": amount,
+                "action_type": action_type,
+                "individuals_affected": None,
+                "breach_type": None,
+                "location": None,
+                "summary": summary,
+                "provisions": own,
+            }
         else:
             _, entity, date, individuals, breach_type, location, description = breaches[item_id]
             own = []
             text = " ".join([description or "", breach_type or "", location or "", entity or ""])
-            item = {"kind": "breach", "id": item_id, "entity": entity, "date": date, "amount": None,
-                    "action_type": None, "individuals_affected": individuals, "breach_type": breach_type,
-                    "location": location, "summary": description, "provisions": []}
+            item = {
+                "kind": "breach",
+                "id": item_id,
+                "entity": entity,
+                "date": date,
+                "amount": None,
+                "action_type": None,
+                "individuals_affected": individuals,
+                "breach_type": breach_type,
+                "location": location,
+                "summary": description,
+                "provisions": [],
+            }
         if kind == "action":
             text += " " + (entity or "")
         item["score"] = round(float(score), 6)
@@ -323,6 +394,7 @@ def describe(conn: sqlite3.Connection, hits: Sequence[tuple[tuple[str, str], flo
 
 # ---- loading for the CLI and Datasette --------------------------------------------------------------
 
+
 def open_searcher(conn: sqlite3.Connection, encoder: Encoder | None = None) -> Searcher:
     """A Searcher on this database's embeddings, with the real model as the default encoder."""
     if encoder is None:
@@ -334,14 +406,22 @@ def open_searcher(conn: sqlite3.Connection, encoder: Encoder | None = None) -> S
 
 # ---- build stage: precomputed neighbours -------------------------------------------------------------
 
+
 def neighbour_rows(conn: sqlite3.Connection, index: SimilarIndex, n: int = NEIGHBOURS) -> list[dict]:
     searcher = Searcher(index)  # `like` needs stored vectors only, never the model
     rows = []
     action_ids = [i for kd, i in index.keys if kd == "action"]
     for action_id in action_ids:
         for rank, hit in enumerate(searcher.like(conn, action_id, k=min(n, max(len(action_ids) - 1, 1))), 1):
-            rows.append({"action_id": action_id, "rank": rank, "similar_id": hit["id"], "score": hit["score"],
-                         "shared_provisions": json.dumps([p["id"] for p in hit["shared_provisions"]])})
+            rows.append(
+                {
+                    "action_id": action_id,
+                    "rank": rank,
+                    "similar_id": hit["id"],
+                    "score": hit["score"],
+                    "shared_provisions": json.dumps([p["id"] for p in hit["shared_provisions"]]),
+                }
+            )
     return rows
 
 
@@ -352,10 +432,12 @@ def neighbours_stage(ctx: BuildContext) -> None:
     rows = neighbour_rows(db.conn, index) if len(index.keys) > 1 else []
     table = db.table("similar_actions")
     table.drop(ignore=True)
-    table.create({"action_id": str, "rank": int, "similar_id": str, "score": float, "shared_provisions": str},
-                 pk=("action_id", "rank"), not_null={"action_id", "rank", "similar_id", "score"},
-                 foreign_keys=[("action_id", "enforcement_actions", "id"),
-                               ("similar_id", "enforcement_actions", "id")])
+    table.create(
+        {"action_id": str, "rank": int, "similar_id": str, "score": float, "shared_provisions": str},
+        pk=("action_id", "rank"),
+        not_null={"action_id", "rank", "similar_id", "score"},
+        foreign_keys=[("action_id", "enforcement_actions", "id"), ("similar_id", "enforcement_actions", "id")],
+    )
     table.insert_all(rows)
     table.create_index(["similar_id"])
     ctx.counts["similar_actions"] = len(rows)

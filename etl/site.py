@@ -1,5 +1,6 @@
 """Publish with Datasette: merge the metadata fragments, assemble the `datasette serve` command, and write
 the deployable bundle. The site itself is the kb_site package (a Datasette plugin registered by entry point)."""
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,19 @@ def serve_command(db: Path, port: int, metadata_path: Path, host: str = "127.0.0
     The site itself (pages, hooks, templates, static files) is the kb_site package, which Datasette loads
     through its `datasette` entry point wherever the project is installed: no plugin or template folder
     is passed."""
-    cmd = ["datasette", "serve", "-i", str(db), "--host", host, "--port", str(port),
-           "--metadata", str(metadata_path), "--cors"]
+    cmd = [
+        "datasette",
+        "serve",
+        "-i",
+        str(db),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--metadata",
+        str(metadata_path),
+        "--cors",
+    ]
     for name, value in SETTINGS.items():
         cmd += ["--setting", name, str(value).lower() if isinstance(value, bool) else str(value)]
     return cmd
@@ -70,9 +82,11 @@ DATABASE_NAME = "kb"  # Datasette names a database after its file; the site (kb_
 
 def check_database_name(db: Path) -> None:
     if db.stem != DATABASE_NAME:
-        raise ValueError(f"{db}: the database file must be named {DATABASE_NAME}.db "
-                         f"(Datasette names the database after the file, and the site's templates "
-                         f"and metadata refer to {DATABASE_NAME!r})")
+        raise ValueError(
+            f"{db}: the database file must be named {DATABASE_NAME}.db "
+            f"(Datasette names the database after the file, and the site's templates "
+            f"and metadata refer to {DATABASE_NAME!r})"
+        )
 
 
 def _pinned_requirements(pyproject: Path) -> list[str]:
@@ -119,9 +133,22 @@ def build_wheel(out_dir: Path) -> Path:
             else:
                 shutil.copy2(path, src / name)
         wheels = Path(tmp) / "wheels"
-        result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                                 "--no-build-isolation", "--wheel-dir", str(wheels), str(src)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "--wheel-dir",
+                str(wheels),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"building the wheel failed:\n{result.stdout}{result.stderr}")
         (wheel,) = wheels.glob("*.whl")

@@ -33,6 +33,7 @@ after the rules; a malformed override (unknown topic, action other than add or r
 the build with the file, line and field. One naming an action absent from this build, or removing a topic
 the rules do not give it here, is skipped and reported (etl/override_problems.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -59,7 +60,7 @@ class Topic:
     description: str
     provisions: tuple[str, ...] = ()
     initiative: str | None = None
-    keywords: tuple[str, ...] = ()   # regular expressions, case-insensitive
+    keywords: tuple[str, ...] = ()  # regular expressions, case-insensitive
 
     @property
     def rule(self) -> str:
@@ -74,84 +75,199 @@ class Topic:
 
 
 TOPICS: tuple[Topic, ...] = (
-    Topic("risk_analysis", "Risk analysis",
-          "No accurate and thorough assessment of the risks to ePHI (Security Rule risk analysis).",
-          ("164.308(a)(1)(ii)(A)",), "risk_analysis", (r"risk analys[ie]s", r"risk assessment")),
-    Topic("risk_management", "Risk management",
-          "Security measures not implemented to reduce the risks found to a reasonable level.",
-          ("164.308(a)(1)(ii)(B)",), None, (r"risk management",)),
-    Topic("right_of_access", "Right of access",
-          "Patients or their personal representatives not given timely access to, or copies of, their "
-          "records, or charged unreasonable fees (OCR's Right of Access Initiative).",
-          ("164.524",), "right_of_access",
-          (r"(?<!users' )(?<!user )right of access", r"access to (?:(?:his|her|their|the patient'?s?|own) )?(?:medical )?records",
-           r"cop(?:y|ies) of (?:(?:his|her|their|the) )?(?:medical )?records", r"records? requests?")),
-    Topic("impermissible_disclosure", "Impermissible disclosure",
-          "Protected health information used or disclosed without a permission of the Privacy Rule.",
-          ("164.502(a)",), None,
-          (r"impermissibl[ey] (?:use|disclos)", r"unauthori[sz]ed disclosure",
-           r"disclos\w* [\w ,]{0,60}without (?:the patients?'? )?authori[sz]ation")),
-    Topic("media_online_disclosure", "Media / online-review disclosure",
-          "Patient information given to reporters or film crews, or posted in replies to online reviews, "
-          "testimonials or social media.",
-          (), None,
-          # "media" alone also means backup media, and news reports of an incident are not disclosures.
-          (r"disclos\w*(?: [\w-]+){0,3} to (?:the )?(?:news )?media", r"media (?:outlets|contacts|interviews?)",
-           r"reporter", r"television (?:crew|documentary|network|filming)", r"\bTV (?:crew|documentary|reporter)",
-           r"film crews?", r"filming", r"documentary", r"online reviews?", r"patient reviews?", r"yelp",
-           r"google reviews?", r"testimonial", r"social media", r"success stories", r"press release")),
-    Topic("missing_baa", "Missing business associate agreement",
-          "PHI shared with a vendor without a (compliant) business associate agreement.",
-          ("164.502(e)", "164.504(e)", "164.308(b)", "164.314(a)"), None,
-          (r"business associate agreement", r"\bBAA\b")),
-    Topic("encryption", "Device and media encryption",
-          "Unencrypted laptops, drives, phones, backup media or transmissions.",
-          ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)"), None,
-          # Not plain "encrypted": ransomware "encrypted the servers" is the attack, not the safeguard.
-          (r"unencrypted", r"(?:no|lack of|little|without|missing|not|never) (?:[\w-]+ ){0,2}encrypt",
-           r"encryption (?:of|or|and|until|despite|on|for)", r"device encryption",
-           r"encrypt(?:ed)? (?:its )?(?:mobile |portable )?(?:devices|laptops|workstations|media)")),
-    Topic("disposal", "Disposal",
-          "PHI on paper or devices thrown away or returned without being destroyed or wiped.",
-          ("164.310(d)(2)(i)",), None,
-          (r"dispos(?:al|ed|ing)", r"dumpster", r"\btrash\b", r"shred", r"discarded",
-           r"photocopier hard drives")),
-    Topic("workforce_access_control", "Workforce snooping / access control",
-          "Workforce members looking at records without a need, or access not limited to those who need it.",
-          ("164.308(a)(4)", "164.312(a)(1)", "164.312(a)(2)(i)"), None,
-          (r"snoop", r"insider", r"without (?:a )?(?:job-related |business )?need", r"curiosity",
-           r"(?<!former )(?:employees?|workforce(?: members?)?|staff|guards?) "
-           r"(?:impermissibly |improperly |inappropriately )?(?:accessed|viewed)",
-           r"shared (?:login )?credentials", r"generic credentials")),
-    Topic("terminated_user_access", "Terminated-user access",
-          "Former workforce members or contractors kept (or used) access after they left.",
-          ("164.308(a)(3)(ii)(C)",), None,
-          (r"former (?:employee|contractor|workforce|affiliate|staff)", r"terminat\w+ (?:employee|user)",
-           r"after (?:their |his |her )?(?:separation|termination|leaving)", r"still-active credentials")),
-    Topic("ransomware", "Ransomware", "Ransomware or extortion attacks.", (), None,
-          (r"ransom", r"GandCrab", r"\bPYSA\b")),
-    Topic("phishing_email", "Phishing / email compromise",
-          "Phishing e-mails, compromised e-mail accounts, credential theft by e-mail.", (), None,
-          (r"phish", r"e-?mail account compromise", r"compromised e-?mail", r"e-?mail compromise")),
-    Topic("exposed_server", "Exposed server / misconfiguration",
-          "Servers, databases or applications left reachable from the internet, misconfigured or unprotected.",
-          (), None,
-          (r"misconfigur", r"(?:exposed|accessible|visible|posted) (?:on|to|via) (?:the )?(?:public )?internet",
-           r"search engines?", r"(?:web|FTP|PACS|public|unsecured) server", r"firewall protections disabled",
-           r"web crawlers", r"exposed online", r"public internet", r"default file-sharing",
-           r"without (?:a )?login", r"unsecured (?:FTP|PACS|database)")),
-    Topic("breach_notification", "Breach notification",
-          "Individuals, HHS or the media not notified of a breach, late, or with wrong numbers.",
-          ("164.404", "164.406", "164.408", "164.410", "164.400-164.414"), None,
-          # Not "Breach Notification Rule": summaries name the rules OCR looked at, breached or not.
-          (r"fail\w* to (?:timely )?notify", r"(?:untimely|late) (?:breach )?(?:investigation and )?notification",
-           r"breach notification (?:to|letters|was late|failures?)", r"unreported breach", r"under-?reported",
-           r"notification letters", r"reported late", r"notified [\w ,]{0,40} only \d+")),
-    Topic("failure_to_cooperate", "Failure to cooperate with OCR",
-          "The entity ignored OCR's investigation, data requests or subpoena.",
-          ("160.310",), None,
-          (r"fail\w* to cooperate", r"fail\w* to respond to OCR", r"(?:ignored|did not respond to) OCR",
-           r"OCR(?:'s)? data requests", r"subpoena")),
+    Topic(
+        "risk_analysis",
+        "Risk analysis",
+        "No accurate and thorough assessment of the risks to ePHI (Security Rule risk analysis).",
+        ("164.308(a)(1)(ii)(A)",),
+        "risk_analysis",
+        (r"risk analys[ie]s", r"risk assessment"),
+    ),
+    Topic(
+        "risk_management",
+        "Risk management",
+        "Security measures not implemented to reduce the risks found to a reasonable level.",
+        ("164.308(a)(1)(ii)(B)",),
+        None,
+        (r"risk management",),
+    ),
+    Topic(
+        "right_of_access",
+        "Right of access",
+        "Patients or their personal representatives not given timely access to, or copies of, their "
+        "records, or charged unreasonable fees (OCR's Right of Access Initiative).",
+        ("164.524",),
+        "right_of_access",
+        (
+            r"(?<!users' )(?<!user )right of access",
+            r"access to (?:(?:his|her|their|the patient'?s?|own) )?(?:medical )?records",
+            r"cop(?:y|ies) of (?:(?:his|her|their|the) )?(?:medical )?records",
+            r"records? requests?",
+        ),
+    ),
+    Topic(
+        "impermissible_disclosure",
+        "Impermissible disclosure",
+        "Protected health information used or disclosed without a permission of the Privacy Rule.",
+        ("164.502(a)",),
+        None,
+        (
+            r"impermissibl[ey] (?:use|disclos)",
+            r"unauthori[sz]ed disclosure",
+            r"disclos\w* [\w ,]{0,60}without (?:the patients?'? )?authori[sz]ation",
+        ),
+    ),
+    Topic(
+        "media_online_disclosure",
+        "Media / online-review disclosure",
+        "Patient information given to reporters or film crews, or posted in replies to online reviews, "
+        "testimonials or social media.",
+        (),
+        None,
+        # "media" alone also means backup media, and news reports of an incident are not disclosures.
+        (
+            r"disclos\w*(?: [\w-]+){0,3} to (?:the )?(?:news )?media",
+            r"media (?:outlets|contacts|interviews?)",
+            r"reporter",
+            r"television (?:crew|documentary|network|filming)",
+            r"\bTV (?:crew|documentary|reporter)",
+            r"film crews?",
+            r"filming",
+            r"documentary",
+            r"online reviews?",
+            r"patient reviews?",
+            r"yelp",
+            r"google reviews?",
+            r"testimonial",
+            r"social media",
+            r"success stories",
+            r"press release",
+        ),
+    ),
+    Topic(
+        "missing_baa",
+        "Missing business associate agreement",
+        "PHI shared with a vendor without a (compliant) business associate agreement.",
+        ("164.502(e)", "164.504(e)", "164.308(b)", "164.314(a)"),
+        None,
+        (r"business associate agreement", r"\bBAA\b"),
+    ),
+    Topic(
+        "encryption",
+        "Device and media encryption",
+        "Unencrypted laptops, drives, phones, backup media or transmissions.",
+        ("164.312(a)(2)(iv)", "164.312(e)(2)(ii)"),
+        None,
+        # Not plain "encrypted": ransomware "encrypted the servers" is the attack, not the safeguard.
+        (
+            r"unencrypted",
+            r"(?:no|lack of|little|without|missing|not|never) (?:[\w-]+ ){0,2}encrypt",
+            r"encryption (?:of|or|and|until|despite|on|for)",
+            r"device encryption",
+            r"encrypt(?:ed)? (?:its )?(?:mobile |portable )?(?:devices|laptops|workstations|media)",
+        ),
+    ),
+    Topic(
+        "disposal",
+        "Disposal",
+        "PHI on paper or devices thrown away or returned without being destroyed or wiped.",
+        ("164.310(d)(2)(i)",),
+        None,
+        (r"dispos(?:al|ed|ing)", r"dumpster", r"\btrash\b", r"shred", r"discarded", r"photocopier hard drives"),
+    ),
+    Topic(
+        "workforce_access_control",
+        "Workforce snooping / access control",
+        "Workforce members looking at records without a need, or access not limited to those who need it.",
+        ("164.308(a)(4)", "164.312(a)(1)", "164.312(a)(2)(i)"),
+        None,
+        (
+            r"snoop",
+            r"insider",
+            r"without (?:a )?(?:job-related |business )?need",
+            r"curiosity",
+            r"(?<!former )(?:employees?|workforce(?: members?)?|staff|guards?) "
+            r"(?:impermissibly |improperly |inappropriately )?(?:accessed|viewed)",
+            r"shared (?:login )?credentials",
+            r"generic credentials",
+        ),
+    ),
+    Topic(
+        "terminated_user_access",
+        "Terminated-user access",
+        "Former workforce members or contractors kept (or used) access after they left.",
+        ("164.308(a)(3)(ii)(C)",),
+        None,
+        (
+            r"former (?:employee|contractor|workforce|affiliate|staff)",
+            r"terminat\w+ (?:employee|user)",
+            r"after (?:their |his |her )?(?:separation|termination|leaving)",
+            r"still-active credentials",
+        ),
+    ),
+    Topic(
+        "ransomware", "Ransomware", "Ransomware or extortion attacks.", (), None, (r"ransom", r"GandCrab", r"\bPYSA\b")
+    ),
+    Topic(
+        "phishing_email",
+        "Phishing / email compromise",
+        "Phishing e-mails, compromised e-mail accounts, credential theft by e-mail.",
+        (),
+        None,
+        (r"phish", r"e-?mail account compromise", r"compromised e-?mail", r"e-?mail compromise"),
+    ),
+    Topic(
+        "exposed_server",
+        "Exposed server / misconfiguration",
+        "Servers, databases or applications left reachable from the internet, misconfigured or unprotected.",
+        (),
+        None,
+        (
+            r"misconfigur",
+            r"(?:exposed|accessible|visible|posted) (?:on|to|via) (?:the )?(?:public )?internet",
+            r"search engines?",
+            r"(?:web|FTP|PACS|public|unsecured) server",
+            r"firewall protections disabled",
+            r"web crawlers",
+            r"exposed online",
+            r"public internet",
+            r"default file-sharing",
+            r"without (?:a )?login",
+            r"unsecured (?:FTP|PACS|database)",
+        ),
+    ),
+    Topic(
+        "breach_notification",
+        "Breach notification",
+        "Individuals, HHS or the media not notified of a breach, late, or with wrong numbers.",
+        ("164.404", "164.406", "164.408", "164.410", "164.400-164.414"),
+        None,
+        # Not "Breach Notification Rule": summaries name the rules OCR looked at, breached or not.
+        (
+            r"fail\w* to (?:timely )?notify",
+            r"(?:untimely|late) (?:breach )?(?:investigation and )?notification",
+            r"breach notification (?:to|letters|was late|failures?)",
+            r"unreported breach",
+            r"under-?reported",
+            r"notification letters",
+            r"reported late",
+            r"notified [\w ,]{0,40} only \d+",
+        ),
+    ),
+    Topic(
+        "failure_to_cooperate",
+        "Failure to cooperate with OCR",
+        "The entity ignored OCR's investigation, data requests or subpoena.",
+        ("160.310",),
+        None,
+        (
+            r"fail\w* to cooperate",
+            r"fail\w* to respond to OCR",
+            r"(?:ignored|did not respond to) OCR",
+            r"OCR(?:'s)? data requests",
+            r"subpoena",
+        ),
+    ),
 )
 TOPIC_IDS = tuple(t.id for t in TOPICS)
 _COMPILED = {t.id: [re.compile(k, re.IGNORECASE) for k in t.keywords] for t in TOPICS}
@@ -170,8 +286,7 @@ class ActionFacts:
 def covers(rule_provision: str, cited: str) -> bool:
     """Whether citing `cited` counts as citing `rule_provision`: equal, a paragraph under it, or a
     range that starts with it ("164.400-164.414")."""
-    return cited == rule_provision or cited.startswith(rule_provision + "(") \
-        or cited.startswith(rule_provision + "-")
+    return cited == rule_provision or cited.startswith(rule_provision + "(") or cited.startswith(rule_provision + "-")
 
 
 def topic_evidence(topic: Topic, facts: ActionFacts) -> list[str]:
@@ -218,6 +333,7 @@ def read_overrides(path: Path, action_ids: set[str]) -> tuple[list[TopicOverride
 
         def bad(fld: str, reason: str, line: int = line) -> BuildError:
             return BuildError(f"{path}:{line}: field {fld!r}: {reason}")
+
         if row["topic"] not in TOPIC_IDS:
             raise bad("topic", f"{row['topic']!r} is not one of {', '.join(TOPIC_IDS)}")
         if row["action"] not in ("add", "remove"):
@@ -246,32 +362,43 @@ def action_facts(db: sqlite_utils.Database) -> list[ActionFacts]:
     return out
 
 
-def derive(facts: Iterable[ActionFacts], overrides: list[TopicOverride],
-           path: Path) -> tuple[list[dict[str, Any]], list[dict]]:
+def derive(
+    facts: Iterable[ActionFacts], overrides: list[TopicOverride], path: Path
+) -> tuple[list[dict[str, Any]], list[dict]]:
     """action_topics rows: the rules' topics, then the overrides applied; and the overrides skipped
     because they remove a topic the rules do not give (file, line, field, reason)."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     skipped: list[dict] = []
     for f in facts:
         for topic_id, evidence in classify(f).items():
-            rows[(f.id, topic_id)] = {"action_id": f.id, "topic_id": topic_id, "source": "rule",
-                                      "evidence": evidence}
+            rows[(f.id, topic_id)] = {"action_id": f.id, "topic_id": topic_id, "source": "rule", "evidence": evidence}
     for o in overrides:
         key = (o.action_id, o.topic)
         if o.action == "remove":
             if key not in rows:
-                skipped.append(problem(path, o.line, "topic", f"the rules do not give {o.action_id} the topic "
-                                                              f"{o.topic}, so there is nothing to remove"))
+                skipped.append(
+                    problem(
+                        path,
+                        o.line,
+                        "topic",
+                        f"the rules do not give {o.action_id} the topic {o.topic}, so there is nothing to remove",
+                    )
+                )
                 continue
             del rows[key]
         else:
-            rows[key] = {"action_id": o.action_id, "topic_id": o.topic, "source": "override",
-                         "evidence": f"override: {o.reason}"}
+            rows[key] = {
+                "action_id": o.action_id,
+                "topic_id": o.topic,
+                "source": "override",
+                "evidence": f"override: {o.reason}",
+            }
     return [rows[k] for k in sorted(rows)], skipped
 
 
-def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
-         warnings: list[dict] | None = None) -> dict[str, int]:
+def load(
+    db: sqlite_utils.Database, overrides_path: Path, echo=print, warnings: list[dict] | None = None
+) -> dict[str, int]:
     """(Re)write topics and action_topics. Override rows naming an action absent from `db`, or removing a
     topic the rules do not give, are printed, added to `warnings` (the build's ctx.warnings) and skipped."""
     action_ids = {r["id"] for r in db.query("select id from enforcement_actions")}
@@ -282,21 +409,29 @@ def load(db: sqlite_utils.Database, overrides_path: Path, echo=print,
     for name in ("action_topics", "topics"):
         db[name].drop(ignore=True)
     db.table("topics").create({"id": str, "name": str, "description": str, "rule": str}, pk="id")
-    db.table("topics").insert_all({"id": t.id, "name": t.name, "description": t.description, "rule": t.rule}
-                                for t in TOPICS)
-    db.table("action_topics").create({"action_id": str, "topic_id": str, "source": str, "evidence": str},
-                                   pk=("action_id", "topic_id"),
-                                   foreign_keys=[("action_id", "enforcement_actions", "id"),
-                                                 ("topic_id", "topics", "id")])
+    db.table("topics").insert_all(
+        {"id": t.id, "name": t.name, "description": t.description, "rule": t.rule} for t in TOPICS
+    )
+    db.table("action_topics").create(
+        {"action_id": str, "topic_id": str, "source": str, "evidence": str},
+        pk=("action_id", "topic_id"),
+        foreign_keys=[("action_id", "enforcement_actions", "id"), ("topic_id", "topics", "id")],
+    )
     db.table("action_topics").insert_all(rows)
     db.table("action_topics").create_index(["topic_id"], if_not_exists=True)
     with_topic = len({r["action_id"] for r in rows})
     applied = len(overrides) - len(not_removed)
-    echo(f"derive topics: {len(rows)} action topics ({sum(r['source'] == 'override' for r in rows)} by override, "
-         f"{applied} overrides applied" + (f", {len(skipped)} skipped (override_problems)" if skipped else "")
-         + f"); {with_topic} of {len(action_ids)} actions have a topic")
-    return {"action_topics": len(rows), "topic_overrides": applied,
-            "actions_without_topic": len(action_ids) - with_topic}
+    echo(
+        f"derive topics: {len(rows)} action topics ({sum(r['source'] == 'override' for r in rows)} by override, "
+        f"{applied} overrides applied"
+        + (f", {len(skipped)} skipped (override_problems)" if skipped else "")
+        + f"); {with_topic} of {len(action_ids)} actions have a topic"
+    )
+    return {
+        "action_topics": len(rows),
+        "topic_overrides": applied,
+        "actions_without_topic": len(action_ids) - with_topic,
+    }
 
 
 def stage(ctx: BuildContext) -> None:

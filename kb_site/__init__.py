@@ -12,6 +12,7 @@ The entry point names this package rather than kb_site.hooks: Datasette finds te
 beside the registered module's package (`importlib.resources.files(module name)`), which on Python 3.11
 must be a package. So the package re-exports the hooks, and pluggy finds them here.
 """
+
 from kb_site.hooks import (  # noqa: F401
     extra_css_urls,
     extra_template_vars,

@@ -10,6 +10,7 @@
 own registration, so it replaces it; it calls datasette-atom for the feed itself.
 docs/upstream/datasette-atom.md describes the patch offered upstream.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -28,8 +29,9 @@ def render_atom_paged(datasette, request, sql, columns, rows, database, table, q
         return _empty_feed(datasette, request, database, query_name)
     paged = "feed_key" in columns and len(rows) > FEED_PAGE_SIZE
     shown = list(rows[:FEED_PAGE_SIZE]) if paged else list(rows)
-    response = datasette_atom.render_atom(datasette, request, sql, columns, shown, database, table, query_name,
-                                          view_name, data)
+    response = datasette_atom.render_atom(
+        datasette, request, sql, columns, shown, database, table, query_name, view_name, data
+    )
     if not paged:
         return response
     root = etree.fromstring(response.body)
@@ -37,8 +39,11 @@ def render_atom_paged(datasette, request, sql, columns, rows, database, table, q
     link = etree.Element("{http://www.w3.org/2005/Atom}link", href=next_url, rel="next")
     self_link = root.find("{http://www.w3.org/2005/Atom}link")
     (self_link.addnext(link) if self_link is not None else root.insert(0, link))
-    return Response(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True),
-                    content_type="application/xml; charset=utf-8", status=200)
+    return Response(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True),
+        content_type="application/xml; charset=utf-8",
+        status=200,
+    )
 
 
 def _with_param(request, name: str, value: str) -> str:
@@ -50,8 +55,11 @@ def _empty_feed(datasette, request, database, query_name):
     fg = FeedGenerator()
     fg.id(request.url)
     fg.link(href=request.url, rel="self")
-    fg.title((datasette.metadata("queries", database=database) or {}).get(query_name, {}).get("title")
-             or query_name or "feed")
+    fg.title(
+        (datasette.metadata("queries", database=database) or {}).get(query_name, {}).get("title")
+        or query_name
+        or "feed"
+    )
     fg.updated(datetime.now(UTC))
     return Response(fg.atom_str(pretty=True), content_type="application/xml; charset=utf-8", status=200)
 

@@ -4,6 +4,7 @@ own paths (built with `datasette.urls`, so they follow Datasette's `base_url` se
 Everything read from the sources is data: it reaches HTML only through Jinja autoescaping or
 `markupsafe.escape`, and only http(s) addresses ever become links.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,10 +16,17 @@ from datasette.utils import tilde_encode
 from etl.site import DATABASE_NAME as DATABASE  # "kb": Datasette names the database after its file
 
 ECFR_SECTION = "https://www.ecfr.gov/current/title-45/section-{section}"
-ACTION_TYPE_LABELS = {"resolution_agreement": "Resolution agreement", "civil_money_penalty": "Civil money penalty",
-                      "other": "Other action"}
-ENTITY_TYPE_LABELS = {"healthcare_provider": "Health care provider", "health_plan": "Health plan",
-                      "business_associate": "Business associate", "clearinghouse": "Health care clearinghouse"}
+ACTION_TYPE_LABELS = {
+    "resolution_agreement": "Resolution agreement",
+    "civil_money_penalty": "Civil money penalty",
+    "other": "Other action",
+}
+ENTITY_TYPE_LABELS = {
+    "healthcare_provider": "Health care provider",
+    "health_plan": "Health plan",
+    "business_associate": "Business associate",
+    "clearinghouse": "Health care clearinghouse",
+}
 
 
 def usd(value: Any) -> str:
@@ -58,6 +66,7 @@ def year_of(date: str | None) -> str | None:
 # `urls` is `datasette.urls`. Row ids are tilde-encoded as Datasette encodes them (the project's ids are
 # slugs, which encoding leaves as they are).
 
+
 def row_path(urls, table: str, row_id: str) -> str:
     return urls.row(DATABASE, table, tilde_encode(str(row_id)))
 
@@ -80,4 +89,3 @@ def provision_path(urls, provision_id: str) -> str:
 
 def case_card_path(urls, action_id: str, fmt: str) -> str:
     return urls.path(f"/-/case-card/{quote(action_id, safe='')}.{fmt}")
-

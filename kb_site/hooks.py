@@ -5,6 +5,7 @@ kb_site.feeds, formatting and links to kb_site.formatting.
 Datasette loads this through the `datasette` entry point of pyproject.toml (the package kb_site, whose
 __init__ re-exports these functions), and serves kb_site/templates/ and kb_site/static/ with it.
 """
+
 from __future__ import annotations
 
 import functools
@@ -73,6 +74,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
             if table == "enforcement_actions":
                 values.update(await similar.row_page_vars(datasette, database, pk))
         return values
+
     return inner
 
 

@@ -15,6 +15,7 @@ given, first page included: the patch of docs/upstream/datasette-sort-tiebreaker
 nothing is patched and a warning says so; tests/test_api_paging.py then shows whether the bug is still
 there.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -24,11 +25,13 @@ import warnings
 # The first page's sort: right after the _sort_desc branch sets order_by, add the keys (tables only:
 # views have no keys and page by offset).
 _SORT_DESC = '            order_by = f"{escape_sqlite(sort_desc)} desc"\n'
-_TIEBREAK = ('\n'
-             '        # The primary keys break ties on every page, the first one included: the\n'
-             '        # ?_next= keyset condition below assumes rows are in (sort, pks) order\n'
-             '        if (sort or sort_desc) and not is_view:\n'
-             '            order_by = f"{order_by}, {order_by_pks}"\n')
+_TIEBREAK = (
+    "\n"
+    "        # The primary keys break ties on every page, the first one included: the\n"
+    "        # ?_next= keyset condition below assumes rows are in (sort, pks) order\n"
+    "        if (sort or sort_desc) and not is_view:\n"
+    '            order_by = f"{order_by}, {order_by_pks}"\n'
+)
 # ...and the _next= branch no longer appends them a second time.
 _NEXT_TIEBREAK = '                    order_by = f"{order_by}, {order_by_pks}"\n'
 
@@ -53,12 +56,18 @@ def apply() -> bool:
     lines, first_line = inspect.getsourcelines(original)
     source = _patched_source("".join(lines))
     if source is None:
-        warnings.warn("kb_site.paging: datasette.views.table.TableView._data_traced is not the code this "
-                      "patch expects (Datasette upgraded?); sorted tables are paged by Datasette unchanged. "
-                      "See docs/upstream/datasette-sort-tiebreaker.md.", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "kb_site.paging: datasette.views.table.TableView._data_traced is not the code this "
+            "patch expects (Datasette upgraded?); sorted tables are paged by Datasette unchanged. "
+            "See docs/upstream/datasette-sort-tiebreaker.md.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return False
     # Compiled as if in Datasette's own file, at its own line, so that tracebacks point there.
-    code = compile("\n" * (first_line - 1) + textwrap.dedent(source), inspect.getsourcefile(original) or "<datasette>", "exec")
+    code = compile(
+        "\n" * (first_line - 1) + textwrap.dedent(source), inspect.getsourcefile(original) or "<datasette>", "exec"
+    )
     namespace: dict = {}
     exec(code, _table.__dict__, namespace)  # noqa: S102 - Datasette's own source, two lines changed
     patched = namespace[original.__name__]

@@ -7,6 +7,7 @@ Reads the tables of the build (etl/): enforcement_actions, breaches, provisions,
 action_documents, breach_action_links, entities, exports, breach_observations, breach_changes
 (etl/changes.py), investigations (etl/investigations.py) and coverage_by_year (etl/coverage.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -73,62 +74,106 @@ async def home_figures(datasette) -> dict:
 
 
 async def _home_figures(datasette) -> dict:
-    actions = await _one(datasette, """
+    actions = await _one(
+        datasette,
+        """
         select count(*) as n, sum(amount_usd) as dollars, count(amount_usd) as with_amount,
                min(announced) as first, max(announced) as last,
                sum(action_type = 'resolution_agreement') as agreements,
                sum(action_type = 'civil_money_penalty') as penalties
-        from enforcement_actions""")
-    breaches = await _one(datasette, """
+        from enforcement_actions""",
+    )
+    breaches = await _one(
+        datasette,
+        """
         select count(*) as n, sum(individuals_affected) as individuals, min(submission_date) as first,
                max(submission_date) as last, count(distinct state) as states
-        from breaches""")
-    exports = await _rows(datasette, """
+        from breaches""",
+    )
+    exports = await _rows(
+        datasette,
+        """
         select list, tab, max(export_date) as last_export, count(*) as exports, sum(rows_read) as rows_read
-        from exports group by list, tab order by list, tab""")
-    counts = {t: (await _single(datasette, f"select count(*) as n from [{t}]"))["n"]
-              for t in ("entities", "provisions", "action_documents", "breach_action_links")}
-    per_year = await _rows(datasette, """
+        from exports group by list, tab order by list, tab""",
+    )
+    counts = {
+        t: (await _single(datasette, f"select count(*) as n from [{t}]"))["n"]
+        for t in ("entities", "provisions", "action_documents", "breach_action_links")
+    }
+    per_year = await _rows(
+        datasette,
+        """
         select substr(announced, 1, 4) as year, count(*) as actions, coalesce(sum(amount_usd), 0) as dollars
-        from enforcement_actions where announced is not null group by 1 order by 1""")
-    breach_types = await _rows(datasette, """
+        from enforcement_actions where announced is not null group by 1 order by 1""",
+    )
+    breach_types = await _rows(
+        datasette,
+        """
         select b.year as year, t.value as type, count(*) as n
-        from breaches b, json_each(b.breach_types) t where b.year is not null group by 1, 2 order by 1, 2""")
-    affected = await _rows(datasette, """
+        from breaches b, json_each(b.breach_types) t where b.year is not null group by 1, 2 order by 1, 2""",
+    )
+    affected = await _rows(
+        datasette,
+        """
         select year, coalesce(sum(individuals_affected), 0) as individuals, count(*) as reports
-        from breaches where year is not null group by year order by year""")
-    provisions = await top_provisions(datasette, limit=8,
-                                      kinds=("standard", "implementation_specification", "paragraph"))
+        from breaches where year is not null group by year order by year""",
+    )
+    provisions = await top_provisions(
+        datasette, limit=8, kinds=("standard", "implementation_specification", "paragraph")
+    )
     years = _years(per_year)
     by_type: dict[str, dict[str, float]] = defaultdict(dict)
     for r in breach_types:
         by_type[r["type"]][str(r["year"])] = r["n"]
     breach_years = _years(affected)
-    incomplete = frozenset(str(r["year"]) for r in await _rows(
-        datasette, "select year from coverage_by_year where not complete"))
-    by_year = {table: str(datasette.urls.table(DATABASE, table)) + "?year={label}"
-               for table in ("enforcement_actions", "breaches")}
+    incomplete = frozenset(
+        str(r["year"]) for r in await _rows(datasette, "select year from coverage_by_year where not complete")
+    )
+    by_year = {
+        table: str(datasette.urls.table(DATABASE, table)) + "?year={label}"
+        for table in ("enforcement_actions", "breaches")
+    }
     return {
-        "actions": actions, "breaches": breaches, "exports": exports, "counts": counts,
+        "actions": actions,
+        "breaches": breaches,
+        "exports": exports,
+        "counts": counts,
         "top_provisions": provisions,
         "action_years": [r["year"] for r in per_year],
-        "states": await _rows(datasette, """select state, count(*) as n from enforcement_actions
-                                  where state is not null group by state order by n desc, state"""),
-        "entity_types": await _rows(datasette, """select entity_type, count(*) as n from enforcement_actions
-                                  where entity_type is not null group by entity_type order by n desc"""),
+        "states": await _rows(
+            datasette,
+            """select state, count(*) as n from enforcement_actions
+                                  where state is not null group by state order by n desc, state""",
+        ),
+        "entity_types": await _rows(
+            datasette,
+            """select entity_type, count(*) as n from enforcement_actions
+                                  where entity_type is not null group by entity_type order by n desc""",
+        ),
         "charts": {
-            "actions": bar_chart([(y, next((r["actions"] for r in per_year if r["year"] == y), 0)) for y in years],
-                                 title="Enforcement actions per year",
-                                 href=by_year["enforcement_actions"]),
-            "dollars": bar_chart([(y, next((r["dollars"] for r in per_year if r["year"] == y), 0)) for y in years],
-                                 title="Dollars per year (settlements and penalties)", unit="$",
-                                 href=by_year["enforcement_actions"]),
-            "breach_types": stacked_bar_chart(breach_years, dict(sorted(by_type.items())),
-                                              title="Breach reports per year by type of breach",
-                                              incomplete=incomplete),
-            "affected": bar_chart([(str(r["year"]), r["individuals"]) for r in affected],
-                                  title="Individuals affected per year (as reported)",
-                                  href=by_year["breaches"], incomplete=incomplete),
+            "actions": bar_chart(
+                [(y, next((r["actions"] for r in per_year if r["year"] == y), 0)) for y in years],
+                title="Enforcement actions per year",
+                href=by_year["enforcement_actions"],
+            ),
+            "dollars": bar_chart(
+                [(y, next((r["dollars"] for r in per_year if r["year"] == y), 0)) for y in years],
+                title="Dollars per year (settlements and penalties)",
+                unit="$",
+                href=by_year["enforcement_actions"],
+            ),
+            "breach_types": stacked_bar_chart(
+                breach_years,
+                dict(sorted(by_type.items())),
+                title="Breach reports per year by type of breach",
+                incomplete=incomplete,
+            ),
+            "affected": bar_chart(
+                [(str(r["year"]), r["individuals"]) for r in affected],
+                title="Individuals affected per year (as reported)",
+                href=by_year["breaches"],
+                incomplete=incomplete,
+            ),
         },
     }
 
@@ -142,8 +187,11 @@ async def provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str]
 async def _provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str]]]:
     # rowid order is the reference file's document order: part, subpart, section, paragraph
     provisions = {r["id"]: r for r in await _rows(datasette, "select * from provisions order by rowid")}
-    cites = await _rows(datasette, """select distinct action_id, provision_id from action_provisions
-                                       where provision_id is not null""")
+    cites = await _rows(
+        datasette,
+        """select distinct action_id, provision_id from action_provisions
+                                       where provision_id is not null""",
+    )
     actions: dict[str, set[str]] = defaultdict(set)
     for c in cites:
         node, seen = c["provision_id"], set()
@@ -155,15 +203,17 @@ async def _provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str
 
 
 def _provision_link(urls, p: dict, n: int) -> dict:
-    return dict(p, actions=n, path=provision_path(urls, p["id"]),
-                ecfr=safe_url(p.get("ecfr_url")) or ecfr_url(p["id"]))
+    return dict(p, actions=n, path=provision_path(urls, p["id"]), ecfr=safe_url(p.get("ecfr_url")) or ecfr_url(p["id"]))
 
 
 async def top_provisions(datasette, limit: int | None = None, kinds: tuple[str, ...] = ()) -> list[dict]:
     """Cited provisions, most-cited first (only `kinds`, e.g. ('section', 'paragraph'), when given)."""
     provisions, actions = await provision_tree(datasette)
-    rows = [_provision_link(datasette.urls, p, len(actions[pid])) for pid, p in provisions.items()
-            if actions[pid] and (not kinds or p.get("kind") in kinds)]
+    rows = [
+        _provision_link(datasette.urls, p, len(actions[pid]))
+        for pid, p in provisions.items()
+        if actions[pid] and (not kinds or p.get("kind") in kinds)
+    ]
     rows.sort(key=lambda r: (-r["actions"], r["id"]))
     return rows[:limit] if limit else rows
 
@@ -180,12 +230,20 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
     if provision is None:
         return None
     ids = sorted(actions[provision_id])
-    cited = await _rows(datasette, f"""
+    cited = (
+        await _rows(
+            datasette,
+            f"""
         select a.id, a.entity, a.announced, a.year, a.action_type, a.amount_usd, a.state,
                (select group_concat(distinct ap.provision_id) from action_provisions ap
                 where ap.action_id = a.id) as provisions
         from enforcement_actions a where a.id in ({", ".join("?" for _ in ids)})
-        order by a.announced desc, a.id""", ids) if ids else []
+        order by a.announced desc, a.id""",
+            ids,
+        )
+        if ids
+        else []
+    )
     below = {pid for pid in provisions if _is_below(provisions, pid, provision_id)}
     for r in cited:
         r["cited_as"] = ", ".join(x for x in (r["provisions"] or "").split(",") if x in below)
@@ -197,21 +255,33 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
         if r["year"] is not None:
             per_year[str(r["year"])] += 1
     span = [str(y) for y in range(int(min(per_year)), int(max(per_year)) + 1)] if per_year else []
-    children = [_provision_link(datasette.urls, p, len(actions[pid])) for pid, p in provisions.items()
-                if p.get("parent") == provision_id]
+    children = [
+        _provision_link(datasette.urls, p, len(actions[pid]))
+        for pid, p in provisions.items()
+        if p.get("parent") == provision_id
+    ]
     parents: list[dict] = []
     node = provision.get("parent")
     while node and node in provisions and len(parents) < 10:
         parents.insert(0, _provision_link(datasette.urls, provisions[node], len(actions[node])))
         node = provisions[node].get("parent")
     return {
-        "id": provision_id, "provision": provision, "ecfr": _provision_link(datasette.urls, provision, 0)["ecfr"],
-        "actions": cited, "direct": sum(1 for r in cited if provision_id in (r["provisions"] or "").split(",")),
-        "total_usd": sum(amounts), "median_usd": statistics.median(amounts) if amounts else None,
+        "id": provision_id,
+        "provision": provision,
+        "ecfr": _provision_link(datasette.urls, provision, 0)["ecfr"],
+        "actions": cited,
+        "direct": sum(1 for r in cited if provision_id in (r["provisions"] or "").split(",")),
+        "total_usd": sum(amounts),
+        "median_usd": statistics.median(amounts) if amounts else None,
         "with_amount": len(amounts),
-        "chart": bar_chart([(y, per_year.get(y, 0)) for y in span],
-                           title=f"Actions citing {provision_id} per year", width=560, height=180),
-        "children": children, "parents": parents,
+        "chart": bar_chart(
+            [(y, per_year.get(y, 0)) for y in span],
+            title=f"Actions citing {provision_id} per year",
+            width=560,
+            height=180,
+        ),
+        "children": children,
+        "parents": parents,
     }
 
 
@@ -235,9 +305,12 @@ def _json_list(value: Any) -> list:
 
 def _cited_provision(urls, p: dict) -> dict:
     pid = p["provision_id"]
-    return dict(p, labels=_other_labels(p["labels"], p["heading"]),
-                path=provision_path(urls, pid) if pid else None,
-                ecfr=(safe_url(p["ecfr_url"]) or ecfr_url(pid)) if pid else None)
+    return dict(
+        p,
+        labels=_other_labels(p["labels"], p["heading"]),
+        path=provision_path(urls, pid) if pid else None,
+        ecfr=(safe_url(p["ecfr_url"]) or ecfr_url(pid)) if pid else None,
+    )
 
 
 def _other_labels(labels: str | None, heading: str | None) -> str | None:
@@ -252,44 +325,71 @@ async def case_brief(datasette, action_id: str) -> dict | None:
     if action is None:
         return None
     urls = datasette.urls
-    cited = await _rows(datasette, """
+    cited = await _rows(
+        datasette,
+        """
         select ap.provision_id, coalesce(ap.provision_id, ap.provision) as shown, p.heading, p.ecfr_url,
                json_group_array(distinct ap.label) as labels, group_concat(distinct ap.source) as sources
         from action_provisions ap left join provisions p on p.id = ap.provision_id
-        where ap.action_id = ? group by shown order by shown""", [action_id])
-    documents = await _rows(datasette, """select url, kind, title, published from action_documents
-                                          where action_id = ? order by published, url""", [action_id])
+        where ap.action_id = ? group by shown order by shown""",
+        [action_id],
+    )
+    documents = await _rows(
+        datasette,
+        """select url, kind, title, published from action_documents
+                                          where action_id = ? order by published, url""",
+        [action_id],
+    )
     seen = {d["url"] for d in documents}
     for kind, column in (("hhs.gov page", "hhs_urls"), ("research source", "evidence")):
         for url in _json_list(action.get(column)):
             if url not in seen:
                 seen.add(url)
                 documents.append({"url": url, "kind": kind, "title": None, "published": None})
-    breaches = await _rows(datasette, """
+    breaches = await _rows(
+        datasette,
+        """
         select l.score, l.method, l.evidence, l.days_to_action, b.id, b.entity_name, b.state, b.submission_date,
                b.individuals_affected, b.breach_type, b.location
         from breach_action_links l join breaches b on b.id = l.breach_id
-        where l.action_id = ? order by l.score desc, b.submission_date""", [action_id])
+        where l.action_id = ? order by l.score desc, b.submission_date""",
+        [action_id],
+    )
     entity = None
     if action.get("entity_id"):
         entity = await _one(datasette, "select * from entities where id = ?", [action["entity_id"]])
     # Corrective action plan: cap 1 / 0 / NULL (unknown). A length means a plan even where cap is unset.
     cap, years = action.get("cap"), action.get("cap_years")
-    obligations = [{"monitor / independent assessor": "a monitor or independent assessor",
-                    "other": "other obligations (see the notes)"}.get(o, o)
-                   for o in _json_list(action.get("cap_obligations")) if isinstance(o, str)]
+    obligations = [
+        {
+            "monitor / independent assessor": "a monitor or independent assessor",
+            "other": "other obligations (see the notes)",
+        }.get(o, o)
+        for o in _json_list(action.get("cap_obligations"))
+        if isinstance(o, str)
+    ]
     if cap == 1 or (cap is None and years):
-        plan = {"state": "yes", "text": "Yes" + (f", {years} year{'s' if years != 1 else ''}" if years else ""),
-                "obligations": ("The plan requires: " + "; ".join(obligations) + ".") if obligations else None}
+        plan = {
+            "state": "yes",
+            "text": "Yes" + (f", {years} year{'s' if years != 1 else ''}" if years else ""),
+            "obligations": ("The plan requires: " + "; ".join(obligations) + ".") if obligations else None,
+        }
     elif action.get("action_type") == "civil_money_penalty":
-        plan = {"state": "penalty", "text": "No corrective action plan: a civil money penalty is imposed, not "
-                "a settlement, and carries no plan", "obligations": None}
+        plan = {
+            "state": "penalty",
+            "text": "No corrective action plan: a civil money penalty is imposed, not "
+            "a settlement, and carries no plan",
+            "obligations": None,
+        }
     elif cap == 0:
         plan = {"state": "no", "text": "No corrective action plan (per the sources)", "obligations": None}
     else:
         plan = {"state": "unknown", "text": "Unknown (not found in the sources)", "obligations": None}
     return {
-        "action": action, "path": action_path(urls, action_id), "entity": entity, "cap": plan,
+        "action": action,
+        "path": action_path(urls, action_id),
+        "entity": entity,
+        "cap": plan,
         "entity_path": entity_path(urls, entity["id"]) if entity else None,
         "action_type": ACTION_TYPE_LABELS.get(action.get("action_type") or "", action.get("action_type")),
         "entity_type": ENTITY_TYPE_LABELS.get(action.get("entity_type") or "", action.get("entity_type")),
@@ -306,13 +406,22 @@ async def case_brief(datasette, action_id: str) -> dict | None:
 # ------------------------------------------------------------------ the Breach Portal over time
 
 # The values of a report that an export can revise, in the order the history table shows them.
-TRACKED = (("individuals_affected", "Individuals affected"), ("status", "Status"),
-           ("breach_type", "Type of breach"), ("location", "Location of breached information"),
-           ("entity_name", "Name as listed"), ("covered_entity_type", "Entity type"),
-           ("business_associate_present", "Business associate present"))
+TRACKED = (
+    ("individuals_affected", "Individuals affected"),
+    ("status", "Status"),
+    ("breach_type", "Type of breach"),
+    ("location", "Location of breached information"),
+    ("entity_name", "Name as listed"),
+    ("covered_entity_type", "Entity type"),
+    ("business_associate_present", "Business associate present"),
+)
 STATUS_LABELS = {"under_investigation": "Under investigation", "archived": "Closed (archive)"}
-GROUPINGS = (("year", "Submission year"), ("size", "Individuals affected"), ("type", "Type of breach"),
-             ("entity", "Entity type"))
+GROUPINGS = (
+    ("year", "Submission year"),
+    ("size", "Individuals affected"),
+    ("type", "Type of breach"),
+    ("entity", "Entity type"),
+)
 
 
 def _shown(field: str, value: Any) -> str:
@@ -335,8 +444,7 @@ ALWAYS_SHOWN = ("individuals_affected", "status")
 
 def shown_fields(observations: list[dict]) -> list[str]:
     """The count and status, plus every other tracked value that some export revised."""
-    return [field for field, _ in TRACKED
-            if field in ALWAYS_SHOWN or len({repr(o[field]) for o in observations}) > 1]
+    return [field for field, _ in TRACKED if field in ALWAYS_SHOWN or len({repr(o[field]) for o in observations}) > 1]
 
 
 def history_rows(observations: list[dict], fields: list[str]) -> list[dict]:
@@ -349,10 +457,24 @@ def history_rows(observations: list[dict], fields: list[str]) -> list[dict]:
         for field in fields:
             before = previous[field] if previous is not None else obs[field]
             changed = before != obs[field]
-            cells.append({"field": field, "text": _shown(field, obs[field]), "changed": changed,
-                          "before": _shown(field, before) if changed else None})
-        rows.append({"export_id": obs["export_id"], "export_date": obs["export_date"], "tab": obs["tab"],
-                     "line": obs["line"], "cells": cells, "revised": any(c["changed"] for c in cells)})
+            cells.append(
+                {
+                    "field": field,
+                    "text": _shown(field, obs[field]),
+                    "changed": changed,
+                    "before": _shown(field, before) if changed else None,
+                }
+            )
+        rows.append(
+            {
+                "export_id": obs["export_id"],
+                "export_date": obs["export_date"],
+                "tab": obs["tab"],
+                "line": obs["line"],
+                "cells": cells,
+                "revised": any(c["changed"] for c in cells),
+            }
+        )
         previous = obs
     return rows
 
@@ -361,25 +483,40 @@ async def breach_history(datasette, breach_id: str) -> dict | None:
     found = await _rows(datasette, "select * from breaches where id = ?", [breach_id])
     if not found:
         return None
-    observations = await _rows(datasette, f"""
+    observations = await _rows(
+        datasette,
+        f"""
         select o.export_id, o.line, e.export_date, e.tab, {", ".join("o." + f for f, _ in TRACKED)}
         from breach_observations o join exports e on e.id = o.export_id
-        where o.breach_id = ? order by e.export_date, e.id""", [breach_id])
+        where o.breach_id = ? order by e.export_date, e.id""",
+        [breach_id],
+    )
     investigation = await _rows(datasette, "select * from investigations where breach_id = ?", [breach_id])
-    actions = await _rows(datasette, """
+    actions = await _rows(
+        datasette,
+        """
         select a.id, a.entity, a.announced, a.action_type, a.amount_usd, l.method, l.days_to_action
         from breach_action_links l join enforcement_actions a on a.id = l.action_id
-        where l.breach_id = ? order by a.announced""", [breach_id])
-    left = await _rows(datasette, """
+        where l.breach_id = ? order by a.announced""",
+        [breach_id],
+    )
+    left = await _rows(
+        datasette,
+        """
         select to_export_date from breach_changes where breach_id = ? and kind = 'left_list'
-        order by to_export_date""", [breach_id])
+        order by to_export_date""",
+        [breach_id],
+    )
     urls = datasette.urls
     fields = shown_fields(observations)
     labels = dict(TRACKED)
     return {
-        "breach": found[0], "history": history_rows(observations, fields), "columns": [labels[f] for f in fields],
+        "breach": found[0],
+        "history": history_rows(observations, fields),
+        "columns": [labels[f] for f in fields],
         "unchanged": [label for field, label in TRACKED if field not in fields],
-        "investigation": investigation[0] if investigation else None, "left_list": [r["to_export_date"] for r in left],
+        "investigation": investigation[0] if investigation else None,
+        "left_list": [r["to_export_date"] for r in left],
         "actions": [dict(a, path=action_path(urls, a["id"])) for a in actions],
         "entity_path": entity_path(urls, found[0]["entity_id"]) if found[0]["entity_id"] else None,
         "status": STATUS_LABELS.get(found[0]["status"], found[0]["status"]),
@@ -405,18 +542,24 @@ async def coverage_rows(datasette) -> list[dict]:
     return merge_complete_years(await _rows(datasette, "select * from coverage_by_year order by year"))
 
 
-
-
 async def investigation_figures(datasette, by: str, actor=None) -> dict:
     """The investigations page: durations grouped `by` one of GROUPINGS, totals, and the export dates."""
     # The canned query is the one definition of the grouping; the page shows its answer.
     durations = await datasette.get_canned_query(DATABASE, "investigation_durations", actor)
     groups = await _rows(datasette, durations["sql"], {"by": by})
-    totals = (await _rows(datasette, """
+    totals = (
+        await _rows(
+            datasette,
+            """
         select count(*) as reports, sum(closed_before is not null) as closed, sum(still_open) as still_open,
                sum(still_open = 1 and open_days_min > 730) as open_two_years,
                min(first_seen_open) as first_export, max(last_seen_open) as last_export
-        from investigations"""))[0]
-    exports = await _rows(datasette, """select export_date from exports where tab = 'under_investigation'
-                                        order by export_date""")
+        from investigations""",
+        )
+    )[0]
+    exports = await _rows(
+        datasette,
+        """select export_date from exports where tab = 'under_investigation'
+                                        order by export_date""",
+    )
     return {"groups": groups, "totals": totals, "exports": [e["export_date"] for e in exports]}

@@ -10,6 +10,7 @@ The vectors and the model are loaded once per server process, lazily on the firs
 lock; a search runs on Datasette's own read connection (`execute_fn`, a worker thread), so the event
 loop never waits for the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,10 +92,18 @@ async def _search(datasette, params: dict) -> tuple[str, list[dict], dict | None
         item["url"] = _link(datasette, name, item)
     source = None
     if params["like"] is not None:
-        row = (await db.execute("select id, entity, announced, amount_usd from enforcement_actions where id = ?",
-                                [params["like"]])).first()
-        source = {"id": row["id"], "entity": row["entity"], "date": row["announced"], "amount": row["amount_usd"],
-                  "url": datasette.urls.row(name, "enforcement_actions", tilde_encode(row["id"]))}
+        row = (
+            await db.execute(
+                "select id, entity, announced, amount_usd from enforcement_actions where id = ?", [params["like"]]
+            )
+        ).first()
+        source = {
+            "id": row["id"],
+            "entity": row["entity"],
+            "date": row["announced"],
+            "amount": row["amount_usd"],
+            "url": datasette.urls.row(name, "enforcement_actions", tilde_encode(row["id"])),
+        }
     return name, results, source
 
 
@@ -105,24 +114,46 @@ async def similar_view(datasette, request):
         if params["q"] is None and params["like"] is None:
             if as_json:
                 raise BadRequest("give q (free text) or like (an enforcement action id)")
-            return Response.html(await datasette.render_template(
-                "similar.html", {"params": params, "results": None, "error": None, "source": None},
-                request=request))
+            return Response.html(
+                await datasette.render_template(
+                    "similar.html", {"params": params, "results": None, "error": None, "source": None}, request=request
+                )
+            )
         _, results, source = await _search(datasette, params)
     except BadRequest as e:
         if as_json:
             return Response.json({"ok": False, "error": str(e), "status": 400}, status=400)
-        params = {"q": request.args.get("q"), "like": request.args.get("like"), "k": 10,
-                  "kind": "all", "ranker": "hybrid"}
-        return Response.html(await datasette.render_template(
-            "similar.html", {"params": params, "results": None, "error": str(e), "source": None},
-            request=request), status=400)
+        params = {
+            "q": request.args.get("q"),
+            "like": request.args.get("like"),
+            "k": 10,
+            "kind": "all",
+            "ranker": "hybrid",
+        }
+        return Response.html(
+            await datasette.render_template(
+                "similar.html", {"params": params, "results": None, "error": str(e), "source": None}, request=request
+            ),
+            status=400,
+        )
     if as_json:
-        return Response.json({"ok": True, "q": params["q"], "like": params["like"], "k": params["k"],
-                              "kind": params["kind"], "ranker": None if params["like"] else params["ranker"],
-                              "source": source, "results": results})
-    return Response.html(await datasette.render_template(
-        "similar.html", {"params": params, "results": results, "error": None, "source": source}, request=request))
+        return Response.json(
+            {
+                "ok": True,
+                "q": params["q"],
+                "like": params["like"],
+                "k": params["k"],
+                "kind": params["kind"],
+                "ranker": None if params["like"] else params["ranker"],
+                "source": source,
+                "results": results,
+            }
+        )
+    return Response.html(
+        await datasette.render_template(
+            "similar.html", {"params": params, "results": results, "error": None, "source": source}, request=request
+        )
+    )
 
 
 async def row_page_vars(datasette, database: str, action_id: str) -> dict:
@@ -133,10 +164,20 @@ async def row_page_vars(datasette, database: str, action_id: str) -> dict:
     rows = await db.execute(
         """select s.rank, s.similar_id, s.score, s.shared_provisions, a.entity, a.announced, a.amount_usd
            from similar_actions s join enforcement_actions a on a.id = s.similar_id
-           where s.action_id = ? order by s.rank""", [action_id])
-    cases = [{"id": r["similar_id"], "entity": r["entity"], "date": r["announced"], "amount": r["amount_usd"],
-              "score": r["score"], "shared_provisions": json.loads(r["shared_provisions"] or "[]"),
-              "url": datasette.urls.row(database, "enforcement_actions", tilde_encode(r["similar_id"]))}
-             for r in rows.rows]
+           where s.action_id = ? order by s.rank""",
+        [action_id],
+    )
+    cases = [
+        {
+            "id": r["similar_id"],
+            "entity": r["entity"],
+            "date": r["announced"],
+            "amount": r["amount_usd"],
+            "score": r["score"],
+            "shared_provisions": json.loads(r["shared_provisions"] or "[]"),
+            "url": datasette.urls.row(database, "enforcement_actions", tilde_encode(r["similar_id"])),
+        }
+        for r in rows.rows
+    ]
     more = datasette.urls.path("/-/similar") + "?" + urlencode({"like": action_id})
     return {"similar_cases": cases, "similar_more_url": more}

@@ -1,6 +1,7 @@
 """The site's own pages (route handlers, registered in kb_site.hooks): provision pages, the provisions list,
 case cards, the API page and the investigations page. Each reads kb_site.queries and renders a template
 of kb_site/templates/. The similar-case search view is kb_site.similar."""
+
 from __future__ import annotations
 
 from urllib.parse import quote, unquote
@@ -23,13 +24,15 @@ async def provision_page(datasette, request):
     figures = await queries.provision_figures(datasette, provision_id)
     if figures is None:
         raise NotFound(f"No provision {provision_id!r} and no action cites it")
-    return Response.html(await datasette.render_template(
-        "provision.html", {"p": figures, "usd": usd}, request=request))
+    return Response.html(await datasette.render_template("provision.html", {"p": figures, "usd": usd}, request=request))
 
 
 async def provisions_page(datasette, request):
-    return Response.html(await datasette.render_template(
-        "provisions.html", {"provisions": await queries.cited_provisions(datasette)}, request=request))
+    return Response.html(
+        await datasette.render_template(
+            "provisions.html", {"provisions": await queries.cited_provisions(datasette)}, request=request
+        )
+    )
 
 
 async def case_card_view(datasette, request):
@@ -59,10 +62,17 @@ def api_examples(datasette, base_url: str) -> list[dict]:
         params = example_params(datasette, name, q)
         fmt = "atom" if "atom_id" in q.get("sql", "") else "json"
         query = "&".join(f"{quote(k)}={quote(str(v), safe='(),')}" for k, v in params.items() if v != "")
-        examples.append({"title": q.get("title") or name, "description": q.get("description", ""),
-                         "description_html": q.get("description_html", ""), "params": list(params),
-                         "path": datasette.urls.query(DATABASE, name, format=fmt) + (f"?{query}" if query else ""),
-                         "query": name, "query_path": datasette.urls.query(DATABASE, name)})
+        examples.append(
+            {
+                "title": q.get("title") or name,
+                "description": q.get("description", ""),
+                "description_html": q.get("description_html", ""),
+                "params": list(params),
+                "path": datasette.urls.query(DATABASE, name, format=fmt) + (f"?{query}" if query else ""),
+                "query": name,
+                "query_path": datasette.urls.query(DATABASE, name),
+            }
+        )
     for e in examples:
         e["curl"] = f"curl '{base_url}{e['path']}'"
     return examples
@@ -70,9 +80,17 @@ def api_examples(datasette, base_url: str) -> list[dict]:
 
 async def api_page(datasette, request):
     examples = api_examples(datasette, _base_url(request))
-    return Response.html(await datasette.render_template(
-        "api.html", {"examples": examples, "time_limit_s": datasette.setting("sql_time_limit_ms") / 1000,
-                     "max_rows": datasette.setting("max_returned_rows")}, request=request))
+    return Response.html(
+        await datasette.render_template(
+            "api.html",
+            {
+                "examples": examples,
+                "time_limit_s": datasette.setting("sql_time_limit_ms") / 1000,
+                "max_rows": datasette.setting("max_returned_rows"),
+            },
+            request=request,
+        )
+    )
 
 
 async def investigations_page(datasette, request):
@@ -82,12 +100,26 @@ async def investigations_page(datasette, request):
         by = "year"
     figures = await queries.investigation_figures(datasette, by, request.actor)
     urls = datasette.urls
-    links = [(name, title, urls.query(DATABASE, name)) for name, title in (
-        ("investigation_durations", "Durations by group (also as JSON and CSV)"),
-        ("investigations_open_over_two_years", "Reports still under investigation after two years"),
-        ("placeholder_counts_after_six_months", "Counts still a 500 / 501 placeholder after six months"),
-        ("largest_upward_revisions", "The largest upward revisions of individuals affected"))]
-    return Response.html(await datasette.render_template("investigations.html", {
-        "by": by, "by_label": groupings[by], "groupings": queries.GROUPINGS, **figures, "queries": links,
-        "table_url": urls.table(DATABASE, "investigations"),
-    }, request=request))
+    links = [
+        (name, title, urls.query(DATABASE, name))
+        for name, title in (
+            ("investigation_durations", "Durations by group (also as JSON and CSV)"),
+            ("investigations_open_over_two_years", "Reports still under investigation after two years"),
+            ("placeholder_counts_after_six_months", "Counts still a 500 / 501 placeholder after six months"),
+            ("largest_upward_revisions", "The largest upward revisions of individuals affected"),
+        )
+    ]
+    return Response.html(
+        await datasette.render_template(
+            "investigations.html",
+            {
+                "by": by,
+                "by_label": groupings[by],
+                "groupings": queries.GROUPINGS,
+                **figures,
+                "queries": links,
+                "table_url": urls.table(DATABASE, "investigations"),
+            },
+            request=request,
+        )
+    )

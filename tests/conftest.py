@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh database, and a database built by the real pipeline from the snapshot,
 served by a real Datasette process."""
+
 from __future__ import annotations
 
 import os
@@ -48,9 +49,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("built")
     paths = {"db": root / "kb.db", "raw": root / "raw", "cache": root / "cache", "root": root}
     result = subprocess.run(
-        [KB, "build", "--snapshot-dir", str(SNAPSHOT_DIR), "--db", str(paths["db"]),
-         "--raw-dir", str(paths["raw"]), "--cache-dir", str(paths["cache"])],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+        [
+            KB,
+            "build",
+            "--snapshot-dir",
+            str(SNAPSHOT_DIR),
+            "--db",
+            str(paths["db"]),
+            "--raw-dir",
+            str(paths["raw"]),
+            "--cache-dir",
+            str(paths["cache"]),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     paths["build_output"] = result.stdout

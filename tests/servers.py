@@ -1,4 +1,5 @@
 """Start real servers for tests: a free loopback port, `kb serve`, and waiting until a server answers."""
+
 from __future__ import annotations
 
 import socket
@@ -24,8 +25,9 @@ def start_kb_serve(db: Path, timeout: float = 120) -> tuple[subprocess.Popen, st
     port = free_port()
     log = db.with_suffix(".log")
     with log.open("wb") as out:
-        proc = subprocess.Popen([KB, "serve", "--db", str(db), "--port", str(port)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.Popen(
+            [KB, "serve", "--db", str(db), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
+        )
     return proc, wait_for_server(proc, f"http://127.0.0.1:{port}", log, timeout)
 
 

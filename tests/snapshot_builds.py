@@ -6,6 +6,7 @@ plus whatever damage a test applies to them. Nothing here is a stand-in for a pi
 the real `kb build` command in a subprocess, with every file of data/curated/ as it is: the overrides that
 name breach reports or entities of the full snapshot only are skipped and listed in `override_problems`.
 """
+
 from __future__ import annotations
 
 import csv
@@ -70,9 +71,20 @@ def make_snapshot(root: Path, exports: dict[str, bytes], name: str = "snapshot")
 
 
 def build_command(root: Path, snapshot: Path) -> list[str]:
-    return [KB, "build", "--snapshot-dir", str(snapshot), "--db", str(root / "kb.db"),
-            "--raw-dir", str(root / "raw"), "--cache-dir", str(root / "cache"),
-            "--curated-dir", str(curated_dir(root))]
+    return [
+        KB,
+        "build",
+        "--snapshot-dir",
+        str(snapshot),
+        "--db",
+        str(root / "kb.db"),
+        "--raw-dir",
+        str(root / "raw"),
+        "--cache-dir",
+        str(root / "cache"),
+        "--curated-dir",
+        str(curated_dir(root)),
+    ]
 
 
 def build_env() -> dict[str, str]:
@@ -81,8 +93,7 @@ def build_env() -> dict[str, str]:
 
 
 def run_build(root: Path, snapshot: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(build_command(root, snapshot), capture_output=True, text=True, cwd=REPO_ROOT,
-                          env=build_env())
+    return subprocess.run(build_command(root, snapshot), capture_output=True, text=True, cwd=REPO_ROOT, env=build_env())
 
 
 def sha256(path: Path) -> str:

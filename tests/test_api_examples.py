@@ -1,4 +1,5 @@
 """The curl examples of docs/api.md ("API examples") run as written against a real server."""
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,9 @@ def test_readme_curl_example_runs(index: int, datasette_url: str) -> None:
     if index >= len(lines):
         pytest.skip("fewer examples than parameters")
     args = shlex.split(lines[index].replace(README_BASE, datasette_url))
-    result = subprocess.run([*args, "--fail", "--write-out", "\n%{http_code}"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [*args, "--fail", "--write-out", "\n%{http_code}"], capture_output=True, text=True, timeout=60
+    )
     body, _, status = result.stdout.rpartition("\n")
     assert result.returncode == 0 and status == "200", lines[index]
     assert len(body.strip()) > 20 and body.strip() not in ("[]", "{}"), (lines[index], body[:300])

@@ -7,6 +7,7 @@ Tables and views are listed from the database itself; default sorts come from th
 pages, and, where the default sort has ties, the first page ends inside a group of equal values (Datasette
 0.65.5 lost and repeated rows exactly there: see kb_site/paging.py and
 docs/upstream/datasette-sort-tiebreaker.md)."""
+
 from __future__ import annotations
 
 import ast
@@ -23,7 +24,7 @@ from datasette.utils import tilde_decode
 
 from etl.site import SETTINGS, merged_metadata
 
-MAX_PAGES = 12           # per table and variant: keeps the module to a few hundred requests
+MAX_PAGES = 12  # per table and variant: keeps the module to a few hundred requests
 MAX_ROWS = SETTINGS["max_returned_rows"]
 
 
@@ -33,8 +34,12 @@ def q(name: str) -> str:
 
 def _objects(db) -> list[tuple[str, bool]]:
     """(name, is_view) for every table and view of the database, as Datasette lists them."""
-    return [(name, kind == "view") for name, kind in db.execute(
-        "select name, type from sqlite_master where type in ('table', 'view') order by name").fetchall()]
+    return [
+        (name, kind == "view")
+        for name, kind in db.execute(
+            "select name, type from sqlite_master where type in ('table', 'view') order by name"
+        ).fetchall()
+    ]
 
 
 class Plan:
@@ -51,8 +56,12 @@ class Plan:
         self.desc = bool(table_meta.get("sort_desc"))
         self.count = db.execute(f"select count(*) from {q(name)}").fetchone()[0]
         select = ", ".join(q(c) if c != "rowid" else "rowid" for c in self.key_columns)
-        blobs = {row[1] for row in info if not row[6] and db.execute(
-            f"select 1 from {q(name)} where typeof({q(row[1])}) = 'blob' limit 1").fetchone()}
+        blobs = {
+            row[1]
+            for row in info
+            if not row[6]
+            and db.execute(f"select 1 from {q(name)} where typeof({q(row[1])}) = 'blob' limit 1").fetchone()
+        }
         self.blob_columns = blobs & set(self.key_columns)
         # Other BLOB columns (embedding vectors, FTS5 sizes) are left out of the responses: they take no
         # part in paging, and writing them is most of the time the stream takes.
@@ -60,8 +69,9 @@ class Plan:
         foreign_keys = {row[3] for row in db.execute(f"pragma foreign_key_list({q(name)})")}
         # _labels=on turns these columns' values into {"value", "label"}, in the rows _next tokens come from.
         self.labelled_keys = bool(foreign_keys & {*self.pks, self.sort})
-        self.expected = Counter(tuple(text(v) for v in row)
-                                for row in db.execute(f"select {select} from {q(name)}").fetchall())
+        self.expected = Counter(
+            tuple(text(v) for v in row) for row in db.execute(f"select {select} from {q(name)}").fetchall()
+        )
         self.size, self.first_page_ends_in_tie = self._page_size(db)
 
     def untokenizable(self, db) -> int:
@@ -73,9 +83,11 @@ class Plan:
         bad = []
         for column in [*self.pks, *([self.sort] if self.sort else [])]:
             declared = self.declared.get(column, "")
-            no_affinity = not declared or "BLOB" in declared   # SQLite: a text parameter stays text
-            bad.append(f"typeof({q(column)}) = 'blob'" + (
-                f" or typeof({q(column)}) in ('integer', 'real')" if no_affinity else ""))
+            no_affinity = not declared or "BLOB" in declared  # SQLite: a text parameter stays text
+            bad.append(
+                f"typeof({q(column)}) = 'blob'"
+                + (f" or typeof({q(column)}) in ('integer', 'real')" if no_affinity else "")
+            )
         if not bad:
             return 0
         return db.execute(f"select count(*) from {q(self.name)} where {' or '.join(bad)}").fetchone()[0]
@@ -85,12 +97,17 @@ class Plan:
         if self.untokenizable(db):
             assert self.count <= MAX_ROWS, (
                 f"{self.name}: {self.count} rows with keys Datasette cannot page by; they fit one page of "
-                f"_size=max only while the table has at most {MAX_ROWS} rows")
+                f"_size=max only while the table has at most {MAX_ROWS} rows"
+            )
             return MAX_ROWS, False
         size = min(MAX_ROWS, max(2, math.ceil(self.count / MAX_PAGES)))
         if self.sort and not self.is_view:
-            values = [v for (v,) in db.execute(
-                f"select {q(self.sort)} from {q(self.name)} order by {q(self.sort)}{' desc' if self.desc else ''}")]
+            values = [
+                v
+                for (v,) in db.execute(
+                    f"select {q(self.sort)} from {q(self.name)} order by {q(self.sort)}{' desc' if self.desc else ''}"
+                )
+            ]
             # The smallest page size from `size` up whose first page ends inside a tie.
             for s in range(size, min(len(values) - 1, MAX_ROWS) + 1):
                 if values[s - 1] == values[s]:
@@ -100,7 +117,7 @@ class Plan:
 
 def text(value) -> str:
     """A key value as the CSV stream writes it, and as JSON values compare to the database's; a BLOB as hex."""
-    if isinstance(value, dict) and "value" in value:   # _labels=on
+    if isinstance(value, dict) and "value" in value:  # _labels=on
         value = value["value"]
     if isinstance(value, bytes):
         return value.hex()
@@ -149,8 +166,9 @@ def _sqlite_order(value):
 
 def page_json(client: httpx.Client, url: str, plan: Plan, labels: bool) -> tuple[list[tuple], list]:
     keys, sort_values, pages = [], [], 0
-    next_url = (f"{url}/kb/{plan.name}.json?_size={plan.size}&_shape=objects{plan.nocol}"
-                + ("&_labels=on" if labels else ""))
+    next_url = f"{url}/kb/{plan.name}.json?_size={plan.size}&_shape=objects{plan.nocol}" + (
+        "&_labels=on" if labels else ""
+    )
     while next_url:
         r = client.get(next_url)
         assert r.status_code == 200, f"{next_url}: {r.status_code} {r.text[:300]}"
@@ -167,13 +185,15 @@ def page_json(client: httpx.Client, url: str, plan: Plan, labels: bool) -> tuple
 
 
 def page_csv(client: httpx.Client, url: str, plan: Plan, labels: bool) -> list[tuple]:
-    r = client.get(f"{url}/kb/{plan.name}.csv?_stream=on&_size={plan.size}{plan.nocol}"
-                   + ("&_labels=on" if labels else ""))
+    r = client.get(
+        f"{url}/kb/{plan.name}.csv?_stream=on&_size={plan.size}{plan.nocol}" + ("&_labels=on" if labels else "")
+    )
     assert r.status_code == 200, f"{plan.name}.csv: {r.status_code} {r.text[:300]}"
     records = list(csv.reader(io.StringIO(r.text)))
     header, body = records[0], records[1:]
     assert header[:1] != [""] and all(len(rec) == len(header) for rec in body), (
-        f"{plan.name}.csv: the stream was cut off or carries an error: {r.text[-300:]!r}")
+        f"{plan.name}.csv: the stream was cut off or carries an error: {r.text[-300:]!r}"
+    )
     return [tuple(csv_key(plan, header, rec, c) for c in plan.key_columns) for rec in body]
 
 
@@ -183,9 +203,11 @@ def exactly_once(plan: Plan, keys: list[tuple], how: str) -> list[str]:
     over, missing = got - plan.expected, plan.expected - got
     if len(keys) == plan.count and not over and not missing:
         return []
-    return [f"{plan.name} ({how}, sort {plan.sort or 'key'}{' desc' if plan.desc else ''}, _size={plan.size}): "
-            f"{len(keys)} rows for count(*) {plan.count}; {sum(missing.values())} missing {sorted(missing)[:3]}, "
-            f"{sum(over.values())} repeated or unknown {sorted(over)[:3]}"]
+    return [
+        f"{plan.name} ({how}, sort {plan.sort or 'key'}{' desc' if plan.desc else ''}, _size={plan.size}): "
+        f"{len(keys)} rows for count(*) {plan.count}; {sum(missing.values())} missing {sorted(missing)[:3]}, "
+        f"{sum(over.values())} repeated or unknown {sorted(over)[:3]}"
+    ]
 
 
 def test_the_tiebreak_patch_applies_to_the_installed_datasette() -> None:
@@ -231,13 +253,17 @@ def test_csv_stream_returns_every_row_exactly_once(datasette_url: str, plans: li
     problems = []
     for plan in plans:
         for labels in (False, True) if plan.labelled_keys else (False,):
-            problems += exactly_once(plan, page_csv(client, datasette_url, plan, labels),
-                                     "csv _stream=on" + (" _labels=on" if labels else ""))
+            problems += exactly_once(
+                plan,
+                page_csv(client, datasette_url, plan, labels),
+                "csv _stream=on" + (" _labels=on" if labels else ""),
+            )
     assert not problems, "\n".join(problems)
 
 
-def test_documented_full_csv_download_has_every_breach_report_once(datasette_url: str, plans: list[Plan],
-                                                                   client) -> None:
+def test_documented_full_csv_download_has_every_breach_report_once(
+    datasette_url: str, plans: list[Plan], client
+) -> None:
     """The /-/api example as written (`_size=max`: pages of 1,000 inside the stream)."""
     plan = next(p for p in plans if p.name == "breaches")
     r = client.get(f"{datasette_url}/kb/breaches.csv?_stream=on&_size=max")

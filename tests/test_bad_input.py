@@ -5,6 +5,7 @@ known way, so every expectation below is about a row whose line we placed oursel
 under-investigation export (no Web Description) and description-less archive rows, so these builds embed
 nothing but the enforcement actions, once per module (the embedding cache is shared by the module's builds).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,17 +47,19 @@ def damaged_july() -> tuple[bytes, dict[str, list[str]]]:
     """The July export's header and 15 of its rows, damaged; and the real fields of the rows kept intact."""
     header, records = export_records(JULY)
     rows = [read_fields(r) for r in records[:15]]
-    lines: list[bytes] = [header] + records[:5]                         # lines 1-6: header, 5 good rows
-    lines.append(csv_record(rows[5][:8]).encode())                       # 7: a column missing
+    lines: list[bytes] = [header] + records[:5]  # lines 1-6: header, 5 good rows
+    lines.append(csv_record(rows[5][:8]).encode())  # 7: a column missing
     cp1252 = [f"{rows[6][0].strip()} \u201cEast\u201d", *rows[6][1:]]
-    lines.append(csv_record(cp1252).encode("cp1252"))                    # 8: curly quotes in cp1252
+    lines.append(csv_record(cp1252).encode("cp1252"))  # 8: curly quotes in cp1252
     lines.append(csv_record([rows[7][0].replace(" ", " \x00", 1), *rows[7][1:]]).encode())  # 9: a NUL byte
-    lines.append(csv_record([*rows[8][:8], "x" * FIVE_MB]).encode())     # 10: a 5 MB description
-    for row, date in zip(rows[9:12], ["00/00/0000", "02/30/2020", "01/15/2913"], strict=True):  # 11-13: impossible dates
+    lines.append(csv_record([*rows[8][:8], "x" * FIVE_MB]).encode())  # 10: a 5 MB description
+    for row, date in zip(
+        rows[9:12], ["00/00/0000", "02/30/2020", "01/15/2913"], strict=True
+    ):  # 11-13: impossible dates
         lines.append(csv_record([*row[:4], date, *row[5:]]).encode())
-    for row, count in zip(rows[12:14], ["-1,200", "many"], strict=True):             # 14-15: bad counts
+    for row, count in zip(rows[12:14], ["-1,200", "many"], strict=True):  # 14-15: bad counts
         lines.append(csv_record([*row[:3], count, *row[4:]]).encode())
-    lines.append(records[14])                                            # 16: good
+    lines.append(records[14])  # 16: good
     intact = {"good": [r[0] for r in rows[:5]] + [rows[14][0]], "cp1252": cp1252, "nul": rows[7]}
     return b"\n".join(lines) + b"\n", intact
 
@@ -67,7 +70,7 @@ def truncated_archive() -> tuple[bytes, list[str], int]:
     header, records = export_records(ARCHIVE)
     plain = [r for r in records if b"\n" not in r and read_fields(r)[8] == ""][:3]
     described = next(r for r in records if b"\n" not in r and len(read_fields(r)[8]) > 200)
-    cut = described[:len(described) - 100]
+    cut = described[: len(described) - 100]
     return b"\n".join([header, *plain, cut]), [read_fields(r)[0] for r in plain], 5
 
 
@@ -80,8 +83,15 @@ def good_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
     snapshot = make_snapshot(root, exports)
     result = run_build(root, snapshot)
     assert result.returncode == 0, result.stdout + result.stderr
-    return {"root": root, "exports": exports, "intact": intact, "archive_names": archive_names,
-            "cut_line": cut_line, "output": result.stdout, "db": root / "kb.db"}
+    return {
+        "root": root,
+        "exports": exports,
+        "intact": intact,
+        "archive_names": archive_names,
+        "cut_line": cut_line,
+        "output": result.stdout,
+        "db": root / "kb.db",
+    }
 
 
 def _query(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
@@ -94,7 +104,9 @@ def _query(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
 
 
 def test_every_bad_row_is_rejected_with_file_line_field_reason(good_build: dict) -> None:
-    rejected = _query(good_build["db"], "select * from rejected_rows where source = 'breach_portal' order by file, line")
+    rejected = _query(
+        good_build["db"], "select * from rejected_rows where source = 'breach_portal' order by file, line"
+    )
     by_place = {(r["file"], r["line"]): r for r in rejected}
     expected = {(JULY, line) for line in JULY_REJECTED} | {(ARCHIVE, good_build["cut_line"])}
     assert set(by_place) == expected
@@ -109,13 +121,14 @@ def test_every_bad_row_is_rejected_with_file_line_field_reason(good_build: dict)
 
 def test_every_rejection_is_printed_as_one_line(good_build: dict) -> None:
     """`file:line: field 'x': reason`, one line per failing field, and no traceback anywhere."""
-    printed = [line.removeprefix("reject ") for line in good_build["output"].splitlines()
-               if line.startswith("reject ")]
+    printed = [line.removeprefix("reject ") for line in good_build["output"].splitlines() if line.startswith("reject ")]
     for line, (field, reason) in JULY_REJECTED.items():
         [message] = [m for m in printed if m.startswith(f"{JULY}:{line}: field {field!r}: ")]
         assert reason in message
-    assert any(m.startswith(f"{ARCHIVE}:{good_build['cut_line']}: field 'row': ") and "unexpected end of data" in m
-               for m in printed)
+    assert any(
+        m.startswith(f"{ARCHIVE}:{good_build['cut_line']}: field 'row': ") and "unexpected end of data" in m
+        for m in printed
+    )
     assert len(printed) == len(JULY_REJECTED) + 1
     assert "Traceback" not in good_build["output"]
 
@@ -126,7 +139,9 @@ def test_header_only_part2_export_is_listed_with_no_rows(good_build: dict) -> No
     assert (export["list"], export["tab"], export["export_date"]) == ("part2", "under_investigation", "2026-08-01")
     assert (export["rows_read"], export["rows_loaded"], export["rows_rejected"]) == (0, 0, 0)
     assert export["sha256"] == sha256(good_build["root"] / "snapshot" / "breach_portal" / PART2_EMPTY)
-    assert f"{PART2_EMPTY} (under_investigation, 2026-08-01): rows read 0 = loaded 0 + rejected 0" in good_build["output"]
+    assert (
+        f"{PART2_EMPTY} (under_investigation, 2026-08-01): rows read 0 = loaded 0 + rejected 0" in good_build["output"]
+    )
     raw = good_build["root"] / "raw" / "breach_portal" / f"{Path(PART2_EMPTY).stem}.jsonl"
     [item] = [json.loads(line) for line in raw.read_text().splitlines()]
     assert (item["record"], item["fields"], item["raw"]) == (0, None, PART2_HEADER_ONLY.decode().rstrip("\n"))
@@ -143,8 +158,11 @@ def test_good_rows_still_load_and_the_counts_reconcile(good_build: dict) -> None
         assert " ".join(name.split()) in names
     exports = {r["file"]: r for r in _query(db, "select * from exports")}
     assert (exports[JULY]["rows_read"], exports[JULY]["rows_loaded"], exports[JULY]["rows_rejected"]) == (15, 8, 7)
-    assert (exports[ARCHIVE]["rows_read"], exports[ARCHIVE]["rows_loaded"],
-            exports[ARCHIVE]["rows_rejected"]) == (4, 3, 1)
+    assert (exports[ARCHIVE]["rows_read"], exports[ARCHIVE]["rows_loaded"], exports[ARCHIVE]["rows_rejected"]) == (
+        4,
+        3,
+        1,
+    )
     match = ROWS_LINE.search(good_build["output"])
     assert match and tuple(map(int, match.groups())) == (19, 11, 8)
     assert len(names) == 11
@@ -167,10 +185,13 @@ def test_cp1252_record_and_nul_byte_are_read_not_rejected(good_build: dict) -> N
 # A file that cannot be read at all: the build stops naming it, and nothing already built is replaced.
 # HAND-WRITTEN test input (the HTML page below says so in a comment inside it).
 UNREADABLE = {
-    "html_page": (b"<!DOCTYPE html>\n<!-- hand-written test fixture: what the portal serves with status 200 when an "
-                  b"export post is wrong -->\n<html><head><title>Breach Portal: Notice to the Secretary of HHS Breach "
-                  b"of Unsecured Protected Health Information</title></head><body><form id=\"ocrForm\"></form>"
-                  b"</body></html>\n", "not a CSV export"),
+    "html_page": (
+        b"<!DOCTYPE html>\n<!-- hand-written test fixture: what the portal serves with status 200 when an "
+        b"export post is wrong -->\n<html><head><title>Breach Portal: Notice to the Secretary of HHS Breach "
+        b'of Unsecured Protected Health Information</title></head><body><form id="ocrForm"></form>'
+        b"</body></html>\n",
+        "not a CSV export",
+    ),
     "unknown_header": (None, "unrecognised hipaa export header"),
     "empty_file": (b"", "empty export"),
 }
@@ -202,8 +223,9 @@ def test_misnamed_export_fails_the_build_with_one_line(good_build: dict) -> None
     """The portal names every download breach_report.csv; dropped into the snapshot as it is, it stops the
     build with one line naming it and the expected pattern, and no traceback."""
     root, db = good_build["root"], good_build["db"]
-    snapshot = make_snapshot(root, {**good_build["exports"], "breach_report.csv": good_build["exports"][JULY]},
-                             name="snapshot-misnamed")
+    snapshot = make_snapshot(
+        root, {**good_build["exports"], "breach_report.csv": good_build["exports"][JULY]}, name="snapshot-misnamed"
+    )
     db_before = sha256(db)
 
     result = run_build(root, snapshot)
@@ -234,8 +256,10 @@ RAW_DAMAGE = {
     "not an object": (lambda item: "[1, 2]", "not a raw item"),
     "no fields": (lambda item: {k: v for k, v in item.items() if k != "fields"}, "field 'fields': missing"),
     "fields a list": (lambda item: dict(item, fields=["a", "b"]), "field 'fields': expected an object"),
-    "a number for a name": (lambda item: dict(item, fields=dict(item["fields"], name=7)),
-                            "field 'fields': expected an object"),
+    "a number for a name": (
+        lambda item: dict(item, fields=dict(item["fields"], name=7)),
+        "field 'fields': expected an object",
+    ),
     "line as text": (lambda item: dict(item, line="7"), "field 'line': expected a line number"),
     "export date a number": (lambda item: dict(item, export_date=2026), "field 'export_date': expected a string"),
     "bad export date": (lambda item: dict(item, export_date="2026-13"), "field 'export_date': "),
@@ -246,8 +270,7 @@ RAW_DAMAGE = {
 
 
 @pytest.mark.parametrize("case", list(RAW_DAMAGE))
-def test_damaged_raw_file_is_one_line_naming_path_line_and_field(good_build: dict, tmp_path: Path,
-                                                                 case: str) -> None:
+def test_damaged_raw_file_is_one_line_naming_path_line_and_field(good_build: dict, tmp_path: Path, case: str) -> None:
     import sqlite_utils
 
     from etl.context import BuildError

@@ -2,6 +2,7 @@
 flow on hand-written page fixtures (callbacks driven with Scrapy responses, no network), and the guard
 that keeps a shrunken live export out of the snapshot. The fixtures are in tests/golden/breach_portal/, where
 tests/test_golden.py also checks the single-step cases against their expected files."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,13 @@ ARCHIVE_VIEW_STATE = "-4413581163735117766:2207315716353931003"
 
 def scrapy_crawl(*args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
-    return subprocess.run([sys.executable, "-m", "scrapy", "crawl", "breach_portal", *args,
-                           "-s", "LOG_LEVEL=WARNING"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "breach_portal", *args, "-s", "LOG_LEVEL=WARNING"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -47,6 +53,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 # --- replay through a real crawl ------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
@@ -63,10 +70,17 @@ def test_replay_writes_one_raw_file_per_export_with_every_record(replayed: dict[
     for export in EXPORTS.glob("*.csv"):
         assert len(replayed[f"{export.stem}.jsonl"]) == count_records(export.read_bytes()), export.name
     # facts about the recorded files named here
-    assert {name: len(replayed[name]) for name in (
-        "breach_report_archive_2024-08.jsonl", "breach_report_under_investigation_2024-11.jsonl",
-        "breach_report_under_investigation_2026-04.jsonl", "breach_report_under_investigation_2026-07-15.jsonl")} == {
-        "breach_report_archive_2024-08.jsonl": 5371, "breach_report_under_investigation_2024-11.jsonl": 857,
+    assert {
+        name: len(replayed[name])
+        for name in (
+            "breach_report_archive_2024-08.jsonl",
+            "breach_report_under_investigation_2024-11.jsonl",
+            "breach_report_under_investigation_2026-04.jsonl",
+            "breach_report_under_investigation_2026-07-15.jsonl",
+        )
+    } == {
+        "breach_report_archive_2024-08.jsonl": 5371,
+        "breach_report_under_investigation_2024-11.jsonl": 857,
         "breach_report_under_investigation_2026-04.jsonl": 702,
         "breach_report_under_investigation_2026-07-15.jsonl": 733,
     }
@@ -77,19 +91,41 @@ def test_replay_writes_one_raw_file_per_export_with_every_record(replayed: dict[
         assert lines[0] == 2 and lines == sorted(set(lines))
 
 
-@pytest.mark.parametrize("stem, tab, export_date", [
-    ("breach_report_archive_2024-08", "archive", "2024-08"),
-    ("breach_report_under_investigation_2026-04", "under_investigation", "2026-04"),
-    ("breach_report_under_investigation_2026-07-15", "under_investigation", "2026-07-15"),
-])
-def test_replay_items_carry_their_provenance(replayed: dict[str, list[dict]], stem: str, tab: str,
-                                             export_date: str) -> None:
+@pytest.mark.parametrize(
+    "stem, tab, export_date",
+    [
+        ("breach_report_archive_2024-08", "archive", "2024-08"),
+        ("breach_report_under_investigation_2026-04", "under_investigation", "2026-04"),
+        ("breach_report_under_investigation_2026-07-15", "under_investigation", "2026-07-15"),
+    ],
+)
+def test_replay_items_carry_their_provenance(
+    replayed: dict[str, list[dict]], stem: str, tab: str, export_date: str
+) -> None:
     sha256 = hashlib.sha256((EXPORTS / f"{stem}.csv").read_bytes()).hexdigest()
     for item in replayed[f"{stem}.jsonl"]:
-        assert (item["source"], item["list"], item["tab"], item["export_file"], item["export_sha256"],
-                item["export_date"]) == ("breach_portal", "hipaa", tab, f"{stem}.csv", sha256, export_date)
-        assert set(item) == {"source", "list", "tab", "export_file", "export_sha256", "export_date", "line",
-                             "record", "fields", "error", "raw", "encoding"}
+        assert (
+            item["source"],
+            item["list"],
+            item["tab"],
+            item["export_file"],
+            item["export_sha256"],
+            item["export_date"],
+        ) == ("breach_portal", "hipaa", tab, f"{stem}.csv", sha256, export_date)
+        assert set(item) == {
+            "source",
+            "list",
+            "tab",
+            "export_file",
+            "export_sha256",
+            "export_date",
+            "line",
+            "record",
+            "fields",
+            "error",
+            "raw",
+            "encoding",
+        }
 
 
 def test_replay_keeps_multiline_descriptions_and_identical_rows(replayed: dict[str, list[dict]]) -> None:
@@ -115,10 +151,12 @@ def test_replay_of_part2_fixtures(tmp_path: Path) -> None:
     assert [len(archive), len(open_cases)] == [2, 3]
     assert {(i["list"], i["tab"]) for i in archive} == {("part2", "archive")}
     assert {(i["list"], i["tab"], i["export_date"]) for i in open_cases} == {
-        ("part2", "under_investigation", "2026-07-15")}
+        ("part2", "under_investigation", "2026-07-15")
+    }
     assert all("covered_entity_type" not in i["fields"] for i in archive + open_cases)
     assert archive[0]["fields"]["web_description"].endswith(
-        "file server.\nThe program notified patients and \"upgraded\" its firewall.")
+        'file server.\nThe program notified patients and "upgraded" its firewall.'
+    )
     assert archive[1]["line"] == 4
     assert open_cases[1]["fields"]["location"] == "Email, Paper/Films"
 
@@ -155,12 +193,15 @@ def test_missing_export_path_fails_the_crawl(tmp_path: Path) -> None:
 
 # --- live form flow on hand-written fixtures --------------------------------------------------------------
 
+
 @pytest.fixture
 def make_spider(tmp_path: Path):
     def make(**kwargs: str) -> BreachPortalSpider:
         crawler = get_crawler(BreachPortalSpider)
-        return BreachPortalSpider.from_crawler(crawler, out=str(tmp_path / "snapshot"), export_date="2026-07-15",
-                                               **kwargs)
+        return BreachPortalSpider.from_crawler(
+            crawler, out=str(tmp_path / "snapshot"), export_date="2026-07-15", **kwargs
+        )
+
     return make
 
 
@@ -169,8 +210,7 @@ def page_response(url: str = PAGE_URL) -> HtmlResponse:
 
 
 def export_response(request: Request, body: bytes) -> TextResponse:
-    return TextResponse(request.url, body=body, request=request,
-                        headers={"Content-Type": "text/csv; charset=UTF-8"})
+    return TextResponse(request.url, body=body, request=request, headers={"Content-Type": "text/csv; charset=UTF-8"})
 
 
 def form(request: Request) -> dict[str, str]:
@@ -194,8 +234,7 @@ def test_start_requests_each_list_page(make_spider) -> None:
 
 def test_live_flow_exports_both_tabs_with_fresh_view_states(make_spider, tmp_path: Path) -> None:
     spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}),
-                         page_response())
+    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
     # The CSV link of the active tab, found by its alt text among Excel/PDF/XML icons; non-AJAX post.
     assert export_open.method == "POST" and export_open.url == PAGE_URL
     assert "Faces-Request" not in export_open.headers
@@ -210,7 +249,8 @@ def test_live_flow_exports_both_tabs_with_fresh_view_states(make_spider, tmp_pat
     items, [switch] = out[:-1], out[-1:]
     assert len(items) == 733
     assert {(i["tab"], i["export_file"], i["export_date"]) for i in items} == {
-        ("under_investigation", "breach_report_under_investigation_2026-07-15.csv", "2026-07-15")}
+        ("under_investigation", "breach_report_under_investigation_2026-07-15.csv", "2026-07-15")
+    }
     saved = tmp_path / "snapshot" / "breach_report_under_investigation_2026-07-15.csv"
     assert saved.read_bytes() == body
 
@@ -241,23 +281,23 @@ def test_live_flow_exports_both_tabs_with_fresh_view_states(make_spider, tmp_pat
 
 def test_live_part2_list_is_saved_and_parsed_as_part2(make_spider, tmp_path: Path) -> None:
     spider = make_spider()
-    [export_open] = call(Request(PART2_URL, callback=spider.parse_page, cb_kwargs={"list_": "part2"}),
-                         page_response(PART2_URL))
+    [export_open] = call(
+        Request(PART2_URL, callback=spider.parse_page, cb_kwargs={"list_": "part2"}), page_response(PART2_URL)
+    )
     body = (FIXTURES / "breach_report_part2_under_investigation_2026-07-15.csv").read_bytes()
     out = call(export_open, export_response(export_open, body))
     items = out[:-1]
     assert [i["fields"]["name"] for i in items][1:] == ["Example Counseling Services", "Example Treatment Center"]
     assert {(i["list"], i["export_file"]) for i in items} == {
-        ("part2", "breach_report_part2_under_investigation_2026-07-15.csv")}
+        ("part2", "breach_report_part2_under_investigation_2026-07-15.csv")
+    }
     assert (tmp_path / "snapshot" / "breach_report_part2_under_investigation_2026-07-15.csv").exists()
 
 
 def test_html_answer_to_the_export_post_stops_the_crawl(make_spider, tmp_path: Path, caplog) -> None:
     spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}),
-                         page_response())
-    page = HtmlResponse(export_open.url, body=(FIXTURES / "export_error_page.html").read_bytes(),
-                        request=export_open)
+    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
+    page = HtmlResponse(export_open.url, body=(FIXTURES / "export_error_page.html").read_bytes(), request=export_open)
     with pytest.raises(CloseSpider):
         call(export_open, page)
     assert "breach_report_under_investigation_2026-07-15.csv: not a CSV export" in caplog.text
@@ -266,8 +306,7 @@ def test_html_answer_to_the_export_post_stops_the_crawl(make_spider, tmp_path: P
 
 def test_view_expired_partial_response_stops_the_crawl(make_spider, caplog) -> None:
     spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}),
-                         page_response())
+    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
     body = (EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes()
     switch = call(export_open, export_response(export_open, body))[-1]
     expired = XmlResponse(switch.url, body=(FIXTURES / "tab_change_expired.xml").read_bytes(), request=switch)
@@ -285,14 +324,14 @@ def test_page_without_the_form_stops_the_crawl(make_spider, caplog) -> None:
 
 
 @pytest.mark.parametrize("force, saved", [("", False), ("1", True)])
-def test_shrunken_live_export_is_kept_out_unless_forced(make_spider, tmp_path: Path, caplog, force: str,
-                                                        saved: bool) -> None:
+def test_shrunken_live_export_is_kept_out_unless_forced(
+    make_spider, tmp_path: Path, caplog, force: str, saved: bool
+) -> None:
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir()
     shutil.copy(EXPORTS / "breach_report_archive_2024-08.csv", snapshot)  # 5,371 rows
     spider = make_spider(force=force)
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}),
-                         page_response())
+    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
     export_open.cb_kwargs["tab"] = "archive"  # pretend the fresh archive export has 702 rows
     body = (EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes()
     out = call(export_open, export_response(export_open, body))
@@ -305,15 +344,19 @@ def test_shrunken_live_export_is_kept_out_unless_forced(make_spider, tmp_path: P
 
 # --- the guard, pure ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("fresh, last, force, save", [
-    (100, None, False, True),
-    (0, None, False, True),
-    (80, 100, False, True),
-    (79, 100, False, False),
-    (79, 100, True, True),
-    (733, 702, False, True),
-    (702, 5371, False, False),
-])
+
+@pytest.mark.parametrize(
+    "fresh, last, force, save",
+    [
+        (100, None, False, True),
+        (0, None, False, True),
+        (80, 100, False, True),
+        (79, 100, False, False),
+        (79, 100, True, True),
+        (733, 702, False, True),
+        (702, 5371, False, False),
+    ],
+)
 def test_guard_decision(fresh: int, last: int | None, force: bool, save: bool) -> None:
     decision = guard_decision(fresh, last, force)
     assert decision.save is save
@@ -321,9 +364,14 @@ def test_guard_decision(fresh: int, last: int | None, force: bool, save: bool) -
 
 
 def test_last_good_export_picks_newest_of_same_list_and_tab(tmp_path: Path) -> None:
-    for name in ["breach_report_archive_2024-08.csv", "breach_report_archive_2026-07-15.csv",
-                 "breach_report_archive_2026-07.csv", "breach_report_part2_archive_2027-01-01.csv",
-                 "breach_report_under_investigation_2027-01-01.csv", "notes.csv"]:
+    for name in [
+        "breach_report_archive_2024-08.csv",
+        "breach_report_archive_2026-07-15.csv",
+        "breach_report_archive_2026-07.csv",
+        "breach_report_part2_archive_2027-01-01.csv",
+        "breach_report_under_investigation_2027-01-01.csv",
+        "notes.csv",
+    ]:
         (tmp_path / name).write_text("")
     assert last_good_export(tmp_path, "hipaa", "archive").name == "breach_report_archive_2026-07-15.csv"
     assert last_good_export(tmp_path, "part2", "archive").name == "breach_report_part2_archive_2027-01-01.csv"
@@ -352,8 +400,10 @@ def test_live_crawl_commands(tmp_path: Path) -> None:
 
 # --- the live crawl end to end, against a local stand-in for the portal ------------------------------------
 
+
 class FakePortal(http.server.BaseHTTPRequestHandler):
     """Serves the hand-written fixtures like the portal: the right post gets the CSV, a wrong one the page."""
+
     broken_export = False
     posts: list[dict] = []
 
@@ -401,9 +451,22 @@ def fake_portal():
 
 
 def live_crawl(portal_url: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    return scrapy_crawl("-a", f"portal_url={portal_url}", "-a", "lists=hipaa", "-a", f"out={tmp_path / 'snap'}",
-                        "-s", "BREACH_PORTAL_EXPORT_DATE=2026-07-15", "-s", f"RAW_DIR={tmp_path / 'raw'}",
-                        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0")
+    return scrapy_crawl(
+        "-a",
+        f"portal_url={portal_url}",
+        "-a",
+        "lists=hipaa",
+        "-a",
+        f"out={tmp_path / 'snap'}",
+        "-s",
+        "BREACH_PORTAL_EXPORT_DATE=2026-07-15",
+        "-s",
+        f"RAW_DIR={tmp_path / 'raw'}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=0",
+    )
 
 
 def test_live_crawl_end_to_end(fake_portal: str, tmp_path: Path) -> None:
@@ -411,10 +474,13 @@ def test_live_crawl_end_to_end(fake_portal: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len(FakePortal.posts) == 3  # export, tab switch, export
     snap = tmp_path / "snap"
-    assert sorted(p.name for p in snap.iterdir()) == ["breach_report_archive_2026-07-15.csv",
-                                                      "breach_report_under_investigation_2026-07-15.csv"]
+    assert sorted(p.name for p in snap.iterdir()) == [
+        "breach_report_archive_2026-07-15.csv",
+        "breach_report_under_investigation_2026-07-15.csv",
+    ]
     assert (snap / "breach_report_archive_2026-07-15.csv").read_bytes() == (
-        EXPORTS / "breach_report_archive_2024-08.csv").read_bytes()
+        EXPORTS / "breach_report_archive_2024-08.csv"
+    ).read_bytes()
     raw = tmp_path / "raw" / "breach_portal"
     assert len(read_jsonl(raw / "breach_report_archive_2026-07-15.jsonl")) == 5371
     assert len(read_jsonl(raw / "breach_report_under_investigation_2026-07-15.jsonl")) == 702
@@ -431,11 +497,15 @@ def test_live_crawl_fails_when_the_export_post_gets_a_page(fake_portal: str, tmp
 
 # --- the raw-file pipeline -----------------------------------------------------------------------------
 
+
 def test_raw_jsonl_has_one_item_per_line_whatever_the_text(tmp_path: Path) -> None:
     """Line separators Python's splitlines() honours (U+2028, NEL) must not split a raw item."""
     name = "Example Clinic\u2028North\x85South\u2029"
-    data = (FIXTURES / "breach_report_part2_archive_2026-07-15.csv").read_bytes().replace(
-        b"Example Withdrawal Management Clinic", name.encode())
+    data = (
+        (FIXTURES / "breach_report_part2_archive_2026-07-15.csv")
+        .read_bytes()
+        .replace(b"Example Withdrawal Management Clinic", name.encode())
+    )
     info = export_info_from_name("breach_report_part2_archive_2026-07-15.csv")
     crawler = get_crawler(BreachPortalSpider, {"RAW_DIR": str(tmp_path)})
     crawler.spider = BreachPortalSpider.from_crawler(crawler, export="unused")
@@ -455,7 +525,9 @@ def test_failed_crawl_leaves_no_raw_file(tmp_path: Path) -> None:
     crawler.spider = BreachPortalSpider.from_crawler(crawler, export="unused")
     pipeline = RawJsonlPipeline.from_crawler(crawler)
     data = (FIXTURES / "breach_report_part2_archive_2026-07-15.csv").read_bytes()
-    for item in crawler.spider.parse_export_body(data, export_info_from_name("breach_report_part2_archive_2026-07-15.csv")):
+    for item in crawler.spider.parse_export_body(
+        data, export_info_from_name("breach_report_part2_archive_2026-07-15.csv")
+    ):
         pipeline.process_item(item, crawler.spider)
     pipeline.spider_closed(crawler.spider, "export_error")
     assert list((tmp_path / "breach_portal").iterdir()) == []

@@ -5,6 +5,7 @@ Real `kb build` subprocesses on snapshots cut from the recorded exports (tests/s
 baseline is 5 rows (it embeds only the enforcement actions); the killed builds use both 2026 exports and the
 first 400 records of the archive, whose ~340 descriptions take the cold embedding several batches.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,8 +45,9 @@ class WatchedBuild:
     """`kb build` in a subprocess whose merged stdout/stderr is read line by line as it is printed."""
 
     def __init__(self, command: list[str]):
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     cwd=REPO_ROOT, env=build_env())
+        self.proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO_ROOT, env=build_env()
+        )
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -90,10 +92,16 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("crash")
     result = run_build(root, make_snapshot(root, {JULY: _export(JULY, 5)}, name="snapshot-small"))
     assert result.returncode == 0, result.stdout + result.stderr
-    snapshot = make_snapshot(root, {ARCHIVE: _export(ARCHIVE, ARCHIVE_RECORDS), APRIL: _export(APRIL),
-                                    JULY: _export(JULY)})
-    return {"root": root, "db": root / "kb.db", "sha": sha256(root / "kb.db"), "snapshot": snapshot,
-            "cache": root / "cache" / "embeddings.sqlite"}
+    snapshot = make_snapshot(
+        root, {ARCHIVE: _export(ARCHIVE, ARCHIVE_RECORDS), APRIL: _export(APRIL), JULY: _export(JULY)}
+    )
+    return {
+        "root": root,
+        "db": root / "kb.db",
+        "sha": sha256(root / "kb.db"),
+        "snapshot": snapshot,
+        "cache": root / "cache" / "embeddings.sqlite",
+    }
 
 
 def test_kill_while_loading_keeps_the_previous_database(baseline: dict) -> None:

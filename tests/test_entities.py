@@ -1,5 +1,6 @@
 """Entity resolution: must-merge / must-not-merge names, the overrides file, the tables written, and the
 real build."""
+
 from __future__ import annotations
 
 import json
@@ -33,23 +34,57 @@ def rec(source: str, rid: str, name: str, state: str | None) -> Record:
 def make_db(db: sqlite_utils.Database, breaches: list[tuple], actions: list[tuple]) -> None:
     """Hand-made rows (not real records) in the columns etl/load_breaches.py and etl/load_actions.py write:
     breaches (id, name, state, date, individuals), actions (id, name, state, date, amount)."""
-    db["breaches"].insert_all([
-        {"id": i, "entity_name": n, "entity_key": name_key(n), "state": s, "submission_date": d, "year": int(d[:4]),
-         "individuals_affected": c, "individuals_placeholder": 0, "breach_types": '["Hacking/IT Incident"]',
-         "description": "", "entity_id": None} for i, n, s, d, c in breaches], pk="id")
-    db["enforcement_actions"].insert_all([
-        {"id": i, "entity": n, "entity_key": name_key(n), "state": s, "announced": d, "year": int(d[:4]),
-         "action_type": "resolution_agreement", "amount_usd": a, "individuals_affected": None,
-         "breach_reported": None, "summary": "", "incident": "[]", "initiative": None, "entity_id": None}
-        for i, n, s, d, a in actions], pk="id")
+    db["breaches"].insert_all(
+        [
+            {
+                "id": i,
+                "entity_name": n,
+                "entity_key": name_key(n),
+                "state": s,
+                "submission_date": d,
+                "year": int(d[:4]),
+                "individuals_affected": c,
+                "individuals_placeholder": 0,
+                "breach_types": '["Hacking/IT Incident"]',
+                "description": "",
+                "entity_id": None,
+            }
+            for i, n, s, d, c in breaches
+        ],
+        pk="id",
+    )
+    db["enforcement_actions"].insert_all(
+        [
+            {
+                "id": i,
+                "entity": n,
+                "entity_key": name_key(n),
+                "state": s,
+                "announced": d,
+                "year": int(d[:4]),
+                "action_type": "resolution_agreement",
+                "amount_usd": a,
+                "individuals_affected": None,
+                "breach_reported": None,
+                "summary": "",
+                "incident": "[]",
+                "initiative": None,
+                "entity_id": None,
+            }
+            for i, n, s, d, a in actions
+        ],
+        pk="id",
+    )
 
 
 MUST_MERGE = [
     (("Anthem, Inc.", "IN"), ("Anthem Inc", "IN")),
     (("Anthem Inc.", "IN"), ("ANTHEM, INC", "IN")),
     (("Banner Health", "AZ"), ("Banner Health (Banner Health Affiliated Covered Entities)", "AZ")),
-    (("Community Health Systems Professional Services Corporation (CHSPSC)", "TN"),
-     ("Community Health Systems Professional Services Corporation", "TN")),
+    (
+        ("Community Health Systems Professional Services Corporation (CHSPSC)", "TN"),
+        ("Community Health Systems Professional Services Corporation", "TN"),
+    ),
     (("Memorial Healthcare System", "FL"), ("South Broward Hospital District d/b/a Memorial Healthcare System", "FL")),
     (("Jackson Health System", "FL"), ("Public Health Trust of Miami Dade County DBA Jackson Health System", "FL")),
     (("Walgreen Co.", "IL"), ("Walgreen Company", "IL")),
@@ -82,15 +117,25 @@ def test_must_not_merge(a, b):
 
 
 def test_stateless_record_stays_apart_when_its_key_has_two_states():
-    res = resolve([rec("breach", "ok", "Community Hospital", "OK"), rec("breach", "ne", "Community Hospital", "NE"),
-                   rec("action", "x", "Community Hospital", None)], [])
+    res = resolve(
+        [
+            rec("breach", "ok", "Community Hospital", "OK"),
+            rec("breach", "ne", "Community Hospital", "NE"),
+            rec("action", "x", "Community Hospital", None),
+        ],
+        [],
+    )
     ids = {res.entity_of[("breach", "ok")], res.entity_of[("breach", "ne")], res.entity_of[("action", "x")]}
     assert ids == {"community-hospital-ok", "community-hospital-ne", "community-hospital"}
 
 
 def test_ids_are_slugs_of_key_and_state_and_independent_of_record_order():
-    records = [rec("breach", "b1", "Anthem, Inc.", "IN"), rec("breach", "b2", "Anthem Inc", "IN"),
-               rec("action", "a1", "Anthem, Inc.", "IN"), rec("breach", "b3", "Banner Health", "AZ")]
+    records = [
+        rec("breach", "b1", "Anthem, Inc.", "IN"),
+        rec("breach", "b2", "Anthem Inc", "IN"),
+        rec("action", "a1", "Anthem, Inc.", "IN"),
+        rec("breach", "b3", "Banner Health", "AZ"),
+    ]
     first = resolve(records, []).entity_of
     assert first == resolve(list(reversed(records)), []).entity_of
     assert first[("breach", "b1")] == "anthem-in"
@@ -105,20 +150,25 @@ def test_a_record_without_a_key_is_left_unresolved():
 
 # --- overrides ----------------------------------------------------------------------------------
 
-RECORDS = [rec("breach", "b-chs-1", "Community Health Systems Professional Services Corporation", "TN"),
-           rec("breach", "b-chs-2", "Community Health Systems Professional Services Corporations", "TN"),
-           rec("action", "a-chs", "CHSPSC LLC", "TN"),
-           rec("breach", "b-sr", "Santa Rosa Memorial Hospital", "CA"),
-           rec("action", "a-sjh", "St. Joseph Health", "CA")]
+RECORDS = [
+    rec("breach", "b-chs-1", "Community Health Systems Professional Services Corporation", "TN"),
+    rec("breach", "b-chs-2", "Community Health Systems Professional Services Corporations", "TN"),
+    rec("action", "a-chs", "CHSPSC LLC", "TN"),
+    rec("breach", "b-sr", "Santa Rosa Memorial Hospital", "CA"),
+    rec("action", "a-sjh", "St. Joseph Health", "CA"),
+]
 
 
 def test_merge_split_and_related_overrides():
     target = "community-health-systems-professional-services-tn"
-    overrides = [EntityOverride(2, "merge", "name:CHSPSC LLC", "TN", target, "short name"),
-                 EntityOverride(3, "merge", "name:Community Health Systems Professional Services Corporations", None,
-                                target, "typo"),
-                 EntityOverride(4, "split", "breach:b-chs-1", None, "chs-split-tn", "test split"),
-                 EntityOverride(5, "related", "name:Santa Rosa Memorial Hospital", "CA", "st-joseph-health-ca", "sub")]
+    overrides = [
+        EntityOverride(2, "merge", "name:CHSPSC LLC", "TN", target, "short name"),
+        EntityOverride(
+            3, "merge", "name:Community Health Systems Professional Services Corporations", None, target, "typo"
+        ),
+        EntityOverride(4, "split", "breach:b-chs-1", None, "chs-split-tn", "test split"),
+        EntityOverride(5, "related", "name:Santa Rosa Memorial Hospital", "CA", "st-joseph-health-ca", "sub"),
+    ]
     res = resolve(RECORDS, overrides)
     assert res.entity_of[("action", "a-chs")] == target
     assert res.entity_of[("breach", "b-chs-2")] == target
@@ -127,22 +177,48 @@ def test_merge_split_and_related_overrides():
     assert res.related == [("santa-rosa-memorial-hospital-ca", "st-joseph-health-ca", "sub")]
     # without the overrides the rules keep the three CHS names apart (different keys)
     plain = resolve(RECORDS, [])
-    assert len({plain.entity_of[("breach", "b-chs-1")], plain.entity_of[("breach", "b-chs-2")],
-                plain.entity_of[("action", "a-chs")]}) == 3
+    assert (
+        len(
+            {
+                plain.entity_of[("breach", "b-chs-1")],
+                plain.entity_of[("breach", "b-chs-2")],
+                plain.entity_of[("action", "a-chs")],
+            }
+        )
+        == 3
+    )
 
 
-@pytest.mark.parametrize("override, field, reason", [
-    (EntityOverride(7, "merge", "name:Nobody Anywhere", None, "anthem-in", "x"), "match",
-     "'name:Nobody Anywhere' matches no record"),
-    (EntityOverride(7, "split", "name:CHSPSC LLC", "CA", "chs-ca", "x"), "match",
-     "'name:CHSPSC LLC' in state CA matches no record"),
-    (EntityOverride(7, "split", "breach:no-such-breach", None, "chs-split-tn", "x"), "match",
-     "'breach:no-such-breach' matches no record"),
-    (EntityOverride(7, "merge", "name:CHSPSC LLC", "TN", "no-such-entity", "x"), "target",
-     "'no-such-entity' is not an entity id"),
-    (EntityOverride(7, "related", "action:a-chs", None, "no-such-entity", "x"), "target",
-     "'no-such-entity' is not an entity id"),
-])
+@pytest.mark.parametrize(
+    "override, field, reason",
+    [
+        (
+            EntityOverride(7, "merge", "name:Nobody Anywhere", None, "anthem-in", "x"),
+            "match",
+            "'name:Nobody Anywhere' matches no record",
+        ),
+        (
+            EntityOverride(7, "split", "name:CHSPSC LLC", "CA", "chs-ca", "x"),
+            "match",
+            "'name:CHSPSC LLC' in state CA matches no record",
+        ),
+        (
+            EntityOverride(7, "split", "breach:no-such-breach", None, "chs-split-tn", "x"),
+            "match",
+            "'breach:no-such-breach' matches no record",
+        ),
+        (
+            EntityOverride(7, "merge", "name:CHSPSC LLC", "TN", "no-such-entity", "x"),
+            "target",
+            "'no-such-entity' is not an entity id",
+        ),
+        (
+            EntityOverride(7, "related", "action:a-chs", None, "no-such-entity", "x"),
+            "target",
+            "'no-such-entity' is not an entity id",
+        ),
+    ],
+)
 def test_an_override_whose_target_is_absent_is_skipped_and_reported(override, field, reason):
     # The file names records of the full snapshot; a build of another snapshot may lack them.
     res = resolve(RECORDS, [override], source="overrides.csv")
@@ -153,20 +229,28 @@ def test_an_override_whose_target_is_absent_is_skipped_and_reported(override, fi
 
 def test_a_skipped_override_does_not_stop_the_next_ones():
     target = "community-health-systems-professional-services-tn"
-    res = resolve(RECORDS, [EntityOverride(2, "merge", "name:Nobody Anywhere", None, target, "absent here"),
-                            EntityOverride(3, "merge", "name:CHSPSC LLC", "TN", target, "short name")],
-                  source="overrides.csv")
+    res = resolve(
+        RECORDS,
+        [
+            EntityOverride(2, "merge", "name:Nobody Anywhere", None, target, "absent here"),
+            EntityOverride(3, "merge", "name:CHSPSC LLC", "TN", target, "short name"),
+        ],
+        source="overrides.csv",
+    )
     assert [(p["line"], p["field"]) for p in res.skipped] == [(2, "match")]
     assert res.entity_of[("action", "a-chs")] == target
 
 
-@pytest.mark.parametrize("line, field", [
-    ("fuse,name:X,,x-tn,why", "rule"),
-    ("merge,X,,x-tn,why", "match"),
-    ("merge,name:X,,Not A Slug,why", "target"),
-    ("merge,name:X,,x-tn,", "reason"),
-    ("merge,name:X,,x-tn", "(line)"),
-])
+@pytest.mark.parametrize(
+    "line, field",
+    [
+        ("fuse,name:X,,x-tn,why", "rule"),
+        ("merge,X,,x-tn,why", "match"),
+        ("merge,name:X,,Not A Slug,why", "target"),
+        ("merge,name:X,,x-tn,", "reason"),
+        ("merge,name:X,,x-tn", "(line)"),
+    ],
+)
 def test_malformed_override_rows_name_file_line_and_field(tmp_path, line, field):
     path = tmp_path / OVERRIDES_FILE
     path.write_text("rule,match,state,target,reason\nmerge,name:Y,,y-tn,fine\n" + line + "\n")
@@ -175,21 +259,34 @@ def test_malformed_override_rows_name_file_line_and_field(tmp_path, line, field)
 
 
 def _ctx(db, curated_dir: Path, lines: list[str]) -> BuildContext:
-    return BuildContext(db=db, snapshot_dir=curated_dir, raw_dir=curated_dir, cache_dir=curated_dir,
-                        curated_dir=curated_dir, previous_db=None, echo=lines.append)
+    return BuildContext(
+        db=db,
+        snapshot_dir=curated_dir,
+        raw_dir=curated_dir,
+        cache_dir=curated_dir,
+        curated_dir=curated_dir,
+        previous_db=None,
+        echo=lines.append,
+    )
 
 
 def test_stage_reports_an_absent_target_and_builds_on(fresh_db, tmp_path):
-    make_db(fresh_db, breaches=[("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000)],
-            actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
+    make_db(
+        fresh_db,
+        breaches=[("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000)],
+        actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)],
+    )
     path = tmp_path / OVERRIDES_FILE
-    path.write_text("rule,match,state,target,reason\n"
-                    "split,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,a report of another snapshot\n")
+    path.write_text(
+        "rule,match,state,target,reason\n"
+        "split,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,a report of another snapshot\n"
+    )
     lines: list[str] = []
     ctx = _ctx(fresh_db, tmp_path, lines)
     entities.stage(ctx)
-    assert ctx.warnings == [{"file": str(path), "line": 2, "field": "match",
-                             "reason": "'breach:2014-01-01-elsewhere-tx' matches no record"}]
+    assert ctx.warnings == [
+        {"file": str(path), "line": 2, "field": "match", "reason": "'breach:2014-01-01-elsewhere-tx' matches no record"}
+    ]
     assert f"{path}:2: field 'match': 'breach:2014-01-01-elsewhere-tx' matches no record (override skipped)" in lines
     assert "0 overrides applied, 1 skipped (override_problems)" in lines[-1]
     assert fresh_db["entities"].count == 1
@@ -197,8 +294,9 @@ def test_stage_reports_an_absent_target_and_builds_on(fresh_db, tmp_path):
 
 def test_stage_stops_on_a_malformed_row_even_when_its_target_is_absent(fresh_db, tmp_path):
     make_db(fresh_db, breaches=[], actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
-    (tmp_path / OVERRIDES_FILE).write_text("rule,match,state,target,reason\n"
-                                           "fuse,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,why\n")
+    (tmp_path / OVERRIDES_FILE).write_text(
+        "rule,match,state,target,reason\nfuse,breach:2014-01-01-elsewhere-tx,,elsewhere-tx,why\n"
+    )
     ctx = _ctx(fresh_db, tmp_path, [])
     with pytest.raises(BuildError, match=re.escape(f"{OVERRIDES_FILE}:2: field 'rule'")):
         entities.stage(ctx)
@@ -212,12 +310,17 @@ def test_the_reviewed_overrides_file_parses_and_every_row_has_a_reason():
 
 # --- tables -------------------------------------------------------------------------------------
 
+
 def test_write_entities_tables_and_entity_ids(fresh_db):
-    make_db(fresh_db,
-            breaches=[("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000),
-                      ("2016-10-26-anthem-in", "Anthem, Inc.", "IN", "2016-10-26", 3525),
-                      ("2016-08-03-banner-health-az", "Banner Health", "AZ", "2016-08-03", 3620000)],
-            actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)])
+    make_db(
+        fresh_db,
+        breaches=[
+            ("2015-02-13-anthem-in", "Anthem Inc.", "IN", "2015-02-13", 78800000),
+            ("2016-10-26-anthem-in", "Anthem, Inc.", "IN", "2016-10-26", 3525),
+            ("2016-08-03-banner-health-az", "Banner Health", "AZ", "2016-08-03", 3620000),
+        ],
+        actions=[("2018-10-15-anthem", "Anthem, Inc.", "IN", "2018-10-15", 16000000)],
+    )
     records = read_records(fresh_db)
     n = write_entities(fresh_db, records, resolve(records, []))
     assert n == 2
@@ -238,6 +341,7 @@ def test_write_entities_tables_and_entity_ids(fresh_db):
 
 # --- the real build ------------------------------------------------------------------------------
 
+
 def test_every_record_of_the_real_build_has_an_entity(built_db):
     assert built_db.execute("select count(*) from breaches where entity_id is null").fetchone()[0] == 0
     assert built_db.execute("select count(*) from enforcement_actions where entity_id is null").fetchone()[0] == 0
@@ -247,12 +351,15 @@ def test_every_record_of_the_real_build_has_an_entity(built_db):
     assert orphans.fetchone()[0] == 0
 
 
-@pytest.mark.parametrize("action_name, breach_name", [
-    ("CHSPSC LLC", "Community Health Systems Professional Services Corporations"),
-    ("Anthem, Inc.", "Anthem Inc."),
-    ("Banner Health (Banner Health Affiliated Covered Entities)", "Banner Health"),
-    ("University of Washington Medicine", "UW Medicine, Privacy Manager - Breach"),
-])
+@pytest.mark.parametrize(
+    "action_name, breach_name",
+    [
+        ("CHSPSC LLC", "Community Health Systems Professional Services Corporations"),
+        ("Anthem, Inc.", "Anthem Inc."),
+        ("Banner Health (Banner Health Affiliated Covered Entities)", "Banner Health"),
+        ("University of Washington Medicine", "UW Medicine, Privacy Manager - Breach"),
+    ],
+)
 def test_real_names_resolve_to_one_entity(built_db, action_name, breach_name):
     a = built_db.execute("select entity_id from enforcement_actions where entity = ?", [action_name]).fetchall()
     b = built_db.execute("select entity_id from breaches where entity_name = ?", [breach_name]).fetchall()

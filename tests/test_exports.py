@@ -1,4 +1,5 @@
 """crawlers.exports: Breach Portal CSV export parsing (header validation, record splitting, row -> raw item)."""
+
 from __future__ import annotations
 
 import csv
@@ -26,31 +27,44 @@ from crawlers.exports import (
 )
 from etl.normalize.breaches import PART2_FIELDS, RowRejected, normalize_row
 
-HIPAA_HEADER = ["Name of Covered Entity", "State", "Covered Entity Type", "Individuals Affected",
-                "Breach Submission Date", "Type of Breach", "Location of Breached Information",
-                "Business Associate Present", "Web Description"]
+HIPAA_HEADER = [
+    "Name of Covered Entity",
+    "State",
+    "Covered Entity Type",
+    "Individuals Affected",
+    "Breach Submission Date",
+    "Type of Breach",
+    "Location of Breached Information",
+    "Business Associate Present",
+    "Web Description",
+]
 PART2_HEADER = [h for h in HIPAA_HEADER if h != "Covered Entity Type"]
 PART2_HEADER[0] = "Name of Part 2 Program"
 PART2_HEADER[6] = "Qualified Service Organization Present"
 # HAND-WRITTEN test input: the live Part 2 export while the list is empty, as the snapshot README
 # (../shared/snapshot/README.md) gives it: the 8-column header alone, 208 bytes, with two UIPanel titles
 # (made-up hex: it differs in every export).
-PART2_HEADER_ONLY = (b'"javax.faces.component.UIPanel@3f2a91c7","State","Individuals Affected","Breach Submission Date",'
-                     b'"Type of Breach","Location of Breached Information","javax.faces.component.UIPanel@6b0e14d2",'
-                     b'"Web Description"\n')
-PART2_EMPTY_INFO = ExportInfo("breach_report_part2_under_investigation_2026-08-01.csv", "part2",
-                              "under_investigation", "2026-08-01")
+PART2_HEADER_ONLY = (
+    b'"javax.faces.component.UIPanel@3f2a91c7","State","Individuals Affected","Breach Submission Date",'
+    b'"Type of Breach","Location of Breached Information","javax.faces.component.UIPanel@6b0e14d2",'
+    b'"Web Description"\n'
+)
+PART2_EMPTY_INFO = ExportInfo(
+    "breach_report_part2_under_investigation_2026-08-01.csv", "part2", "under_investigation", "2026-08-01"
+)
 HIPAA_INFO = ExportInfo("breach_report_archive_2024-08.csv", "hipaa", "archive", "2024-08")
 PART2_INFO = ExportInfo("breach_report_part2_archive_2026-07-15.csv", "part2", "archive", "2026-07-15")
 # Facts about the recorded exports these tests name (record counts from the snapshot README); the snapshot
 # may hold more files, which these tests neither need nor forbid.
-SNAPSHOT_EXPORTS = {"breach_report_archive_2024-08.csv": 5371,
-                    "breach_report_under_investigation_2024-11.csv": 857,
-                    "breach_report_under_investigation_2025-06.csv": 790,
-                    "breach_report_under_investigation_2025-11.csv": 742,
-                    "breach_report_under_investigation_2026-01.csv": 745,
-                    "breach_report_under_investigation_2026-04.csv": 702,
-                    "breach_report_under_investigation_2026-07-15.csv": 733}
+SNAPSHOT_EXPORTS = {
+    "breach_report_archive_2024-08.csv": 5371,
+    "breach_report_under_investigation_2024-11.csv": 857,
+    "breach_report_under_investigation_2025-06.csv": 790,
+    "breach_report_under_investigation_2025-11.csv": 742,
+    "breach_report_under_investigation_2026-01.csv": 745,
+    "breach_report_under_investigation_2026-04.csv": 702,
+    "breach_report_under_investigation_2026-07-15.csv": 733,
+}
 
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
@@ -63,43 +77,57 @@ def with_quirk(header: list[str], positions: tuple[int, int]) -> list[str]:
     return [f"javax.faces.component.UIPanel@{i:x}ab12" if i in positions else h for i, h in enumerate(header)]
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("breach_report_archive_2024-08.csv", ("hipaa", "archive", "2024-08")),
-    ("breach_report_under_investigation_2026-07-15.csv", ("hipaa", "under_investigation", "2026-07-15")),
-    ("breach_report_under_investigation_2026-04.csv", ("hipaa", "under_investigation", "2026-04")),
-    ("/some/dir/breach_report_part2_archive_2026-07-15.csv", ("part2", "archive", "2026-07-15")),
-    ("breach_report_part2_under_investigation_2026-07.csv", ("part2", "under_investigation", "2026-07")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("breach_report_archive_2024-08.csv", ("hipaa", "archive", "2024-08")),
+        ("breach_report_under_investigation_2026-07-15.csv", ("hipaa", "under_investigation", "2026-07-15")),
+        ("breach_report_under_investigation_2026-04.csv", ("hipaa", "under_investigation", "2026-04")),
+        ("/some/dir/breach_report_part2_archive_2026-07-15.csv", ("part2", "archive", "2026-07-15")),
+        ("breach_report_part2_under_investigation_2026-07.csv", ("part2", "under_investigation", "2026-07")),
+    ],
+)
 def test_export_info_from_name(name: str, expected: tuple[str, str, str]) -> None:
     info = export_info_from_name(name)
     assert (info.list, info.tab, info.export_date) == expected
     assert info.export_file == Path(name).name
 
 
-@pytest.mark.parametrize("name", ["breach_report.csv", "breach_report_archive.csv",
-                                  "breach_report_closed_2024-08.csv", "breach_report_archive_2024-08.txt",
-                                  "breach_report_archive_24-08.csv"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "breach_report.csv",
+        "breach_report_archive.csv",
+        "breach_report_closed_2024-08.csv",
+        "breach_report_archive_2024-08.txt",
+        "breach_report_archive_24-08.csv",
+    ],
+)
 def test_export_info_from_bad_name_names_the_file(name: str) -> None:
     with pytest.raises(ExportFormatError, match=name.replace(".", r"\.")) as e:
         export_info_from_name(name)
     assert EXPORT_NAME_PATTERN in str(e.value) and "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("list_, tab, date", [("hipaa", "archive", "2026-07-15"),
-                                              ("part2", "under_investigation", "2026-07-15")])
+@pytest.mark.parametrize(
+    "list_, tab, date", [("hipaa", "archive", "2026-07-15"), ("part2", "under_investigation", "2026-07-15")]
+)
 def test_export_file_name_round_trips(list_: str, tab: str, date: str) -> None:
     info = export_info_from_name(export_file_name(list_, tab, date))
     assert (info.list, info.tab, info.export_date) == (list_, tab, date)
 
 
-@pytest.mark.parametrize("list_, header, fields", [
-    ("hipaa", HIPAA_HEADER, 9),
-    ("hipaa", with_quirk(HIPAA_HEADER, (0, 7)), 9),
-    ("part2", PART2_HEADER, 8),
-    ("part2", ["Name of Entity", *PART2_HEADER[1:]], 8),
-    ("part2", [*PART2_HEADER[:6], "Business Associate Present", PART2_HEADER[7]], 8),
-    ("part2", with_quirk(PART2_HEADER, (0, 6)), 8),
-])
+@pytest.mark.parametrize(
+    "list_, header, fields",
+    [
+        ("hipaa", HIPAA_HEADER, 9),
+        ("hipaa", with_quirk(HIPAA_HEADER, (0, 7)), 9),
+        ("part2", PART2_HEADER, 8),
+        ("part2", ["Name of Entity", *PART2_HEADER[1:]], 8),
+        ("part2", [*PART2_HEADER[:6], "Business Associate Present", PART2_HEADER[7]], 8),
+        ("part2", with_quirk(PART2_HEADER, (0, 6)), 8),
+    ],
+)
 def test_check_header_accepts_clean_and_quirk_headers(list_: str, header: list[str], fields: int) -> None:
     columns = check_header(header, list_, "x.csv")
     assert len(columns) == fields
@@ -107,39 +135,49 @@ def test_check_header_accepts_clean_and_quirk_headers(list_: str, header: list[s
     assert ("covered_entity_type" in [c.field for c in columns]) == (list_ == "hipaa")
 
 
-@pytest.mark.parametrize("list_, header, problem", [
-    ("hipaa", HIPAA_HEADER[:8], "8 columns, expected 9"),
-    ("hipaa", with_quirk(HIPAA_HEADER, (0, 2)), "column 3 is 'javax.faces.component.UIPanel@2ab12'"),
-    ("hipaa", [*HIPAA_HEADER[:3], "Individuals", *HIPAA_HEADER[4:]], "column 4 is 'Individuals'"),
-    ("hipaa", [HIPAA_HEADER[1], HIPAA_HEADER[0], *HIPAA_HEADER[2:]], "column 1 is 'State'"),
-    ("part2", HIPAA_HEADER, "9 columns, expected 8"),
-    ("hipaa", PART2_HEADER, "8 columns, expected 9"),
-])
-def test_check_header_rejects_other_headers_naming_file_and_column(list_: str, header: list[str],
-                                                                     problem: str) -> None:
+@pytest.mark.parametrize(
+    "list_, header, problem",
+    [
+        ("hipaa", HIPAA_HEADER[:8], "8 columns, expected 9"),
+        ("hipaa", with_quirk(HIPAA_HEADER, (0, 2)), "column 3 is 'javax.faces.component.UIPanel@2ab12'"),
+        ("hipaa", [*HIPAA_HEADER[:3], "Individuals", *HIPAA_HEADER[4:]], "column 4 is 'Individuals'"),
+        ("hipaa", [HIPAA_HEADER[1], HIPAA_HEADER[0], *HIPAA_HEADER[2:]], "column 1 is 'State'"),
+        ("part2", HIPAA_HEADER, "9 columns, expected 8"),
+        ("hipaa", PART2_HEADER, "8 columns, expected 9"),
+    ],
+)
+def test_check_header_rejects_other_headers_naming_file_and_column(list_: str, header: list[str], problem: str) -> None:
     with pytest.raises(ExportFormatError) as e:
         check_header(header, list_, "breach_report_archive_2030-01.csv")
     assert str(e.value).startswith("breach_report_archive_2030-01.csv: line 1:")
     assert problem in str(e.value)
 
 
-@pytest.mark.parametrize("data, expected", [
-    (b'"a","b"\n"c","d"\n', [(1, b'"a","b"'), (2, b'"c","d"')]),
-    (b'"a","b"\r\n"c","d"\r\n', [(1, b'"a","b"'), (2, b'"c","d"')]),
-    (b'"a","x\ny\nz"\n"c","d"', [(1, b'"a","x\ny\nz"'), (4, b'"c","d"')]),
-    (b'"a","x\r\ny"\n"c"\n', [(1, b'"a","x\r\ny"'), (3, b'"c"')]),
-    (b'"a","say ""hi""\n now"\n"c"\n', [(1, b'"a","say ""hi""\n now"'), (3, b'"c"')]),
-    (b'"a\x00b","c"\n', [(1, b'"a\x00b","c"')]),
-    (b'"a"\n\n"b"\n', [(1, b'"a"'), (2, b""), (3, b'"b"')]),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (b'"a","b"\n"c","d"\n', [(1, b'"a","b"'), (2, b'"c","d"')]),
+        (b'"a","b"\r\n"c","d"\r\n', [(1, b'"a","b"'), (2, b'"c","d"')]),
+        (b'"a","x\ny\nz"\n"c","d"', [(1, b'"a","x\ny\nz"'), (4, b'"c","d"')]),
+        (b'"a","x\r\ny"\n"c"\n', [(1, b'"a","x\r\ny"'), (3, b'"c"')]),
+        (b'"a","say ""hi""\n now"\n"c"\n', [(1, b'"a","say ""hi""\n now"'), (3, b'"c"')]),
+        (b'"a\x00b","c"\n', [(1, b'"a\x00b","c"')]),
+        (b'"a"\n\n"b"\n', [(1, b'"a"'), (2, b""), (3, b'"b"')]),
+    ],
+)
 def test_split_records(data: bytes, expected: list[tuple[int, bytes]]) -> None:
     assert [(r.line, r.data) for r in split_records(data)] == expected
 
 
 def test_wrong_column_count_is_an_item_with_the_reason_and_raw_text() -> None:
-    data = csv_bytes([HIPAA_HEADER, ["A", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No", ""],
-                      ["B", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop"],
-                      ["C", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No", "", "extra"]])
+    data = csv_bytes(
+        [
+            HIPAA_HEADER,
+            ["A", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No", ""],
+            ["B", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop"],
+            ["C", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No", "", "extra"],
+        ]
+    )
     items = list(parse_export(data, HIPAA_INFO))
     assert [i["record"] for i in items] == [1, 2, 3]
     assert items[0]["fields"]["name"] == "A" and items[0]["error"] is None
@@ -160,10 +198,25 @@ def test_unreadable_record_and_blank_line_are_items_not_crashes() -> None:
 
 
 def test_non_utf8_record_falls_back_to_cp1252_and_says_so() -> None:
-    data = csv_bytes([HIPAA_HEADER, ["Café Clinic", "WI", "Healthcare Provider", "600", "01/02/2020",
-                                     "Theft", "Laptop", "No", ""]])
-    data += csv_bytes([["Señor Dental – North", "TX", "Healthcare Provider", "700", "01/03/2020", "Loss",
-                        "Laptop", "No", "A \u201cquoted\u201d word"]], encoding="cp1252")
+    data = csv_bytes(
+        [HIPAA_HEADER, ["Café Clinic", "WI", "Healthcare Provider", "600", "01/02/2020", "Theft", "Laptop", "No", ""]]
+    )
+    data += csv_bytes(
+        [
+            [
+                "Señor Dental – North",
+                "TX",
+                "Healthcare Provider",
+                "700",
+                "01/03/2020",
+                "Loss",
+                "Laptop",
+                "No",
+                "A \u201cquoted\u201d word",
+            ]
+        ],
+        encoding="cp1252",
+    )
     items = list(parse_export(data, HIPAA_INFO))
     assert [i["encoding"] for i in items] == ["utf-8", "cp1252"]
     assert items[0]["fields"]["name"] == "Café Clinic"
@@ -173,8 +226,13 @@ def test_non_utf8_record_falls_back_to_cp1252_and_says_so() -> None:
 
 def test_nul_bytes_and_embedded_newlines_are_kept() -> None:
     description = "line one\nline two\r\nline \x00three"
-    data = csv_bytes([HIPAA_HEADER, ["A\x00", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No",
-                                     description], ["B", "WI", "", "", "", "", "", "", ""]])
+    data = csv_bytes(
+        [
+            HIPAA_HEADER,
+            ["A\x00", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "No", description],
+            ["B", "WI", "", "", "", "", "", "", ""],
+        ]
+    )
     items = list(parse_export(data, HIPAA_INFO))
     assert items[0]["fields"]["name"] == "A\x00"
     assert items[0]["fields"]["web_description"] == description
@@ -186,12 +244,15 @@ def test_utf8_bom_before_the_header_is_accepted() -> None:
     assert [i["fields"]["name"] for i in parse_export(data, HIPAA_INFO)] == ["A"]
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"<!DOCTYPE html>\n<html><body>Breach Portal</body></html>", "not a CSV export"),
-    (b"<?xml version='1.0'?><partial-response/>", "not a CSV export"),
-    (b"", "empty export"),
-    (b'"Name","State"\n"A","B"\n', "unrecognised hipaa export header"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"<!DOCTYPE html>\n<html><body>Breach Portal</body></html>", "not a CSV export"),
+        (b"<?xml version='1.0'?><partial-response/>", "not a CSV export"),
+        (b"", "empty export"),
+        (b'"Name","State"\n"A","B"\n', "unrecognised hipaa export header"),
+    ],
+)
 def test_non_export_bodies_raise_naming_the_file(body: bytes, message: str) -> None:
     with pytest.raises(ExportFormatError, match=message) as e:
         list(parse_export(body, HIPAA_INFO))
@@ -199,13 +260,25 @@ def test_non_export_bodies_raise_naming_the_file(body: bytes, message: str) -> N
 
 
 def test_part2_rows_have_no_covered_entity_type_and_a_qso_column() -> None:
-    data = csv_bytes([with_quirk(PART2_HEADER, (0, 6)),
-                      ["P", "ZZ", "612", "06/30/2026", "Theft", "Laptop", "Yes", ""], ["Q", "ZZ", "1"]])
+    data = csv_bytes(
+        [
+            with_quirk(PART2_HEADER, (0, 6)),
+            ["P", "ZZ", "612", "06/30/2026", "Theft", "Laptop", "Yes", ""],
+            ["Q", "ZZ", "1"],
+        ]
+    )
     items = list(parse_export(data, PART2_INFO))
     assert items[0]["list"] == "part2"
-    assert items[0]["fields"] == {"name": "P", "state": "ZZ", "individuals_affected": "612",
-                                  "submission_date": "06/30/2026", "breach_type": "Theft", "location": "Laptop",
-                                  "qualified_service_organization_present": "Yes", "web_description": ""}
+    assert items[0]["fields"] == {
+        "name": "P",
+        "state": "ZZ",
+        "individuals_affected": "612",
+        "submission_date": "06/30/2026",
+        "breach_type": "Theft",
+        "location": "Laptop",
+        "qualified_service_organization_present": "Yes",
+        "web_description": "",
+    }
     assert tuple(items[0]["fields"]) == PART2_FIELDS
     assert items[1]["error"] == "expected 8 columns, got 3"
     # normalized: the QSO flag in its own column, no business associate flag for a Part 2 report
@@ -218,9 +291,23 @@ def test_part2_rows_have_no_covered_entity_type_and_a_qso_column() -> None:
 
 
 def test_hipaa_row_keeps_its_business_associate_flag() -> None:
-    fields = dict(zip(("name", "state", "covered_entity_type", "individuals_affected", "submission_date",
-                       "breach_type", "location", "business_associate_present", "web_description"),
-                      ("A", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "Yes", ""), strict=True))
+    fields = dict(
+        zip(
+            (
+                "name",
+                "state",
+                "covered_entity_type",
+                "individuals_affected",
+                "submission_date",
+                "breach_type",
+                "location",
+                "business_associate_present",
+                "web_description",
+            ),
+            ("A", "WI", "Health Plan", "500", "01/02/2020", "Theft", "Laptop", "Yes", ""),
+            strict=True,
+        )
+    )
     record = normalize_row(fields, date(2026, 7, 15))
     assert (record["business_associate_present"], record["qualified_service_organization_present"]) == (1, None)
 
@@ -232,7 +319,11 @@ def test_header_only_export_is_one_export_item() -> None:
     assert is_export_item(item)
     assert (item["record"], item["line"], item["fields"], item["error"]) == (0, 1, None, None)
     assert (item["list"], item["tab"], item["export_file"], item["export_date"]) == (
-        "part2", "under_investigation", PART2_EMPTY_INFO.export_file, "2026-08-01")
+        "part2",
+        "under_investigation",
+        PART2_EMPTY_INFO.export_file,
+        "2026-08-01",
+    )
     assert item["export_sha256"] == hashlib.sha256(PART2_HEADER_ONLY).hexdigest()
     assert item["raw"] == PART2_HEADER_ONLY.decode().rstrip("\n") and item["encoding"] == "utf-8"
     assert count_records(PART2_HEADER_ONLY) == 0
@@ -284,4 +375,3 @@ def test_snapshot_export_matches_the_csv_module(file_name: str, records: int) ->
         assert lines[item["line"] - 1].startswith(item["raw"].encode().split(b"\n")[0])
     assert {i["export_sha256"] for i in items} == {hashlib.sha256(data).hexdigest()}
     assert {i["encoding"] for i in items} == {"utf-8"}
-

@@ -23,6 +23,7 @@ Its outputs, compared (and rewritten by the switch):
   "closed", "errors"  the CloseSpider reason and the lines logged at ERROR, when the input stops the crawl
 A new case written with its input keys only gets "items" (and "requests" for a callback) on its first update.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,8 +86,9 @@ def _request(request: Request) -> dict[str, Any]:
 
 
 @functools.cache
-def _run(spider_name: str, path: Path, callback: str | None, url: str | None, cb_kwargs_json: str,
-         spider_args_json: str) -> tuple[list[dict], list[dict], str | None, list[str]]:
+def _run(
+    spider_name: str, path: Path, callback: str | None, url: str | None, cb_kwargs_json: str, spider_args_json: str
+) -> tuple[list[dict], list[dict], str | None, list[str]]:
     """(items, requests, CloseSpider reason, ERROR lines) of one input; cached, as recorded files hold many cases."""
     spider_class = _contracts()[spider_name].spider_class
     spider_args = json.loads(spider_args_json)
@@ -124,14 +126,20 @@ def _outputs(spider_name: str, case_path: Path, case: dict[str, Any]) -> dict[st
     else:
         path = case_path.parent / case["input"]
     callback = case.get("callback")
-    items, requests, closed, errors = _run(spider_name, path, callback, case.get("url"),
-                                           json.dumps(case.get("cb_kwargs", {}), sort_keys=True),
-                                           json.dumps(case.get("spider_args", {}), sort_keys=True))
+    items, requests, closed, errors = _run(
+        spider_name,
+        path,
+        callback,
+        case.get("url"),
+        json.dumps(case.get("cb_kwargs", {}), sort_keys=True),
+        json.dumps(case.get("spider_args", {}), sort_keys=True),
+    )
     if callback is None and "url" in case:
         items = [i for i in items if i.get("url") == case["url"]]
         assert len(items) == 1, f"{case['url']} is replayed {len(items)} times from {path.name}"
-    keys = [k for k in OUTPUT_KEYS if k in case] or (["items", "requests"] if callback else
-                                                      ["item"] if "url" in case else ["items"])
+    keys = [k for k in OUTPUT_KEYS if k in case] or (
+        ["items", "requests"] if callback else ["item"] if "url" in case else ["items"]
+    )
     got: dict[str, Any] = {}
     for key in keys:
         if key == "items":
@@ -154,8 +162,7 @@ def _rewrite(case_path: Path, case: dict[str, Any], got: dict[str, Any]) -> None
     case_path.write_text(json.dumps(new, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize("case_path", CASES,
-                         ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.expected.json')}")
+@pytest.mark.parametrize("case_path", CASES, ids=lambda p: f"{p.parent.name}/{p.name.removesuffix('.expected.json')}")
 def test_golden(case_path: Path) -> None:
     case = json.loads(case_path.read_text(encoding="utf-8"))
     unknown = set(case) - {*INPUT_KEYS, *OUTPUT_KEYS, *STOP_KEYS}
@@ -171,6 +178,7 @@ def test_golden(case_path: Path) -> None:
 
 # -- one contract per spider ----------------------------------------------------------------------
 
+
 def test_every_spider_declares_its_contract_and_has_golden_cases() -> None:
     names = [c.name for c in spiders()]
     assert names == ["breach_portal", "hhs_enforcement"]
@@ -184,6 +192,9 @@ def test_a_spider_without_its_contract_is_named() -> None:
         name = "undeclared"
         snapshot_folder = None
 
-    with pytest.raises(ContractError, match=r"'undeclared' .* does not declare snapshot_required, "
-                                            r"live_saves_snapshot, raw_file_stem\(item\)"):
+    with pytest.raises(
+        ContractError,
+        match=r"'undeclared' .* does not declare snapshot_required, "
+        r"live_saves_snapshot, raw_file_stem\(item\)",
+    ):
         contract(Undeclared)

@@ -2,6 +2,7 @@
 releases (in-process for rows, as a real `scrapy crawl` subprocess for the whole export), failures, and
 the raw file written only by a good crawl. Its golden files (tests/golden/hhs_enforcement/) are checked
 by the generic runner, tests/test_golden.py."""
+
 from __future__ import annotations
 
 import csv
@@ -49,6 +50,7 @@ def _run_callback(callback: str, url: str, body: bytes) -> tuple[list[dict], lis
 
 # -- live flow on hand-written pages --------------------------------------------------------------
 
+
 def test_index_follows_case_pages_by_url_pattern_only_from_main_content() -> None:
     items, requests = _run_callback("parse_index", INDEX_URL, (FIXTURES / "agreements_index.html").read_bytes())
     assert items == []
@@ -64,8 +66,7 @@ def test_index_follows_case_pages_by_url_pattern_only_from_main_content() -> Non
 
 
 def test_case_page_yields_item_and_follows_press_release_and_pdf() -> None:
-    items, requests = _run_callback("parse_case_page", CASE_URL,
-                                    (FIXTURES / "case_page_new_layout.html").read_bytes())
+    items, requests = _run_callback("parse_case_page", CASE_URL, (FIXTURES / "case_page_new_layout.html").read_bytes())
     [item] = items
     assert tuple(item) == RAW_FIELDS
     assert item["kind"] == "case_page" and item["published"] == "2018-10-15"
@@ -73,14 +74,15 @@ def test_case_page_yields_item_and_follows_press_release_and_pdf() -> None:
     assert "All agreements" not in item["text"] and "Home" not in item["text"]  # aside, breadcrumb
     assert [(r.url.rsplit("/", 1)[1], r.callback.__name__) for r in requests] == [
         ("anthem-ra-cap.pdf", "parse_pdf"),
-        ("anthem-pays-ocr-16-million-record-hipaa-settlement-following-largest-health-data-breach-history.html",
-         "parse_press_release"),
+        (
+            "anthem-pays-ocr-16-million-record-hipaa-settlement-following-largest-health-data-breach-history.html",
+            "parse_press_release",
+        ),
     ]
 
 
 def test_old_layout_page_content_comes_from_content_div() -> None:
-    items, _ = _run_callback("parse_case_page", OLD_CASE_URL,
-                             (FIXTURES / "case_page_old_layout.html").read_bytes())
+    items, _ = _run_callback("parse_case_page", OLD_CASE_URL, (FIXTURES / "case_page_old_layout.html").read_bytes())
     [item] = items
     assert item["text"].startswith("HHS, Providence Health & Services Agree")
     assert "Health Information Privacy" not in item["text"]  # the left menu cell is outside #content
@@ -99,6 +101,7 @@ def test_pdf_yields_item_with_extracted_text() -> None:
 
 # -- replay ---------------------------------------------------------------------------------------
 
+
 def test_decode_escapes_undoes_only_the_recorders_escapes() -> None:
     assert decode_escapes(r"Patients\u2019 PHI \xa7 164.308\n\tnext") == "Patients’ PHI § 164.308\n\tnext"
     assert decode_escapes("already decoded: é ’") == "already decoded: é ’"
@@ -115,8 +118,10 @@ def test_replay_row_is_parsed_like_a_page() -> None:
     assert "BMC has paid OCR $100000" in boston["text"]
     assert "Enter your email" not in boston["text"] and "Toll Free" not in boston["text"]  # page chrome
     assert "\\u2019" not in boston["text"] and "patients’" in boston["text"]
-    assert "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/index.html" \
+    assert (
+        "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/index.html"
         in boston["links"]
+    )
     assert "https://www.hhs.gov/about" not in boston["links"]  # breadcrumb
 
 
@@ -146,9 +151,25 @@ def test_replay_rejects_csv_without_url_and_text_columns(tmp_path: Path, header:
 def _crawl(export: Path, raw_dir: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
     return subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "hhs_enforcement", "-a", f"export={export}",
-         "-s", f"RAW_DIR={raw_dir}", "-s", "LOG_LEVEL=WARNING"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "hhs_enforcement",
+            "-a",
+            f"export={export}",
+            "-s",
+            f"RAW_DIR={raw_dir}",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_replay_crawl_of_the_snapshot_writes_every_page(tmp_path: Path) -> None:
@@ -164,11 +185,11 @@ def test_replay_crawl_of_the_snapshot_writes_every_page(tmp_path: Path) -> None:
     by_file: dict[str, int] = {}
     for i in items:
         by_file[Path(i["fetched_from"]).name] = by_file.get(Path(i["fetched_from"]).name, 0) + 1
-    assert by_file == {"hhs_press_releases_2018_p_fragments.csv": 171,
-                       "hhs_press_releases_2019_p_fragments.csv": 52}
+    assert by_file == {"hhs_press_releases_2018_p_fragments.csv": 171, "hhs_press_releases_2019_p_fragments.csv": 52}
     # one page (Cottage Health, 2019-02-07) was recorded without any body paragraph
     assert [i["url"].rsplit("/", 1)[1] for i in items if not i["text"]] == [
-        "ocr-concludes-all-time-record-year-for-hipaa-enforcement-with-3-million-cottage-health-settlement.html"]
+        "ocr-concludes-all-time-record-year-for-hipaa-enforcement-with-3-million-cottage-health-settlement.html"
+    ]
 
 
 def test_replay_crawl_fails_on_missing_export(tmp_path: Path) -> None:
@@ -203,10 +224,12 @@ def test_replay_crawl_fails_on_non_utf8_line_and_keeps_the_previous_good_file(tm
     assert out.read_bytes() == before
 
 
-@pytest.mark.parametrize("reason, errors, replaced", [
-    ("finished", 0, True), ("finished", 2, False), ("shutdown", 0, False)])
-def test_raw_file_is_replaced_only_after_a_clean_crawl(tmp_path: Path, reason: str, errors: int,
-                                                       replaced: bool) -> None:
+@pytest.mark.parametrize(
+    "reason, errors, replaced", [("finished", 0, True), ("finished", 2, False), ("shutdown", 0, False)]
+)
+def test_raw_file_is_replaced_only_after_a_clean_crawl(
+    tmp_path: Path, reason: str, errors: int, replaced: bool
+) -> None:
     export = tmp_path / "releases.csv"
     export.write_text(",URL,Text\n", encoding="utf-8")
     crawler = get_crawler(HhsEnforcementSpider, {"RAW_DIR": str(tmp_path / "raw")})
@@ -217,8 +240,14 @@ def test_raw_file_is_replaced_only_after_a_clean_crawl(tmp_path: Path, reason: s
     output.parent.mkdir(parents=True)
     output.write_text("previous good output\n")
     pipeline.spider_opened(spider)
-    item = replay_row_item(["0", "https://www.hhs.gov/about/news/2018/01/02/a.html", "[<p>New.</p>]"], 1, 2,
-                           fetched_from=str(export), line=2, width=3)
+    item = replay_row_item(
+        ["0", "https://www.hhs.gov/about/news/2018/01/02/a.html", "[<p>New.</p>]"],
+        1,
+        2,
+        fetched_from=str(export),
+        line=2,
+        width=3,
+    )
     pipeline.process_item(item, spider)
     if errors:
         crawler.stats.set_value("log_count/ERROR", errors)

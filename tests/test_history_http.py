@@ -1,5 +1,6 @@
 """The Breach Portal over time, over HTTP on the real pipeline-built database: a report's history page, the
 investigations page, coverage on the home page and the paged Atom feeds of the history."""
+
 from __future__ import annotations
 
 import re
@@ -39,7 +40,8 @@ def test_change_healthcare_page_shows_each_count_with_its_export(datasette_url: 
 def test_a_report_page_says_when_it_left_the_list(datasette_url: str, built_db) -> None:
     breach_id, after, before = built_db.execute(
         "select breach_id, closed_after, closed_before from investigations where closed_before is not null "
-        "order by breach_id limit 1").fetchone()
+        "order by breach_id limit 1"
+    ).fetchone()
     text = text_of(get(f"{datasette_url}/kb/breaches/{breach_id}").text)
     assert f"left the under-investigation list between the exports of {after} and {before}" in text
 
@@ -50,8 +52,9 @@ def test_investigations_page_groups_by_each_choice(datasette_url: str, built_db)
         page = get(f"{datasette_url}/-/investigations?by={by}")
         assert page.status_code == 200
         body = page.text.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
-        counts = [int(r[1].replace(",", "")) for r in re.findall(r"<tr><td>(.*?)</td><td class=\"num\">([\d,]+)</td>",
-                                                               body)]
+        counts = [
+            int(r[1].replace(",", "")) for r in re.findall(r"<tr><td>(.*?)</td><td class=\"num\">([\d,]+)</td>", body)
+        ]
         assert sum(counts) == total, by
     assert f"{total:,}" in text_of(get(f"{datasette_url}/-/investigations").text)
 
@@ -76,13 +79,15 @@ def _read_feed(url: str) -> tuple[list[str], int]:
     return ids, pages
 
 
-@pytest.mark.parametrize("kind, sql", [
-    ("new", "select count(*) from breaches"),
-    ("revised", "select count(*) from breach_changes where kind in ('revised', 'moved')"),
-    ("left", "select count(*) from breach_changes where kind = 'left_list'"),
-])
-def test_breach_feeds_page_through_the_whole_history_once(datasette_url: str, built_db, kind: str,
-                                                           sql: str) -> None:
+@pytest.mark.parametrize(
+    "kind, sql",
+    [
+        ("new", "select count(*) from breaches"),
+        ("revised", "select count(*) from breach_changes where kind in ('revised', 'moved')"),
+        ("left", "select count(*) from breach_changes where kind = 'left_list'"),
+    ],
+)
+def test_breach_feeds_page_through_the_whole_history_once(datasette_url: str, built_db, kind: str, sql: str) -> None:
     ids, pages = _read_feed(f"{datasette_url}/kb/feed_breach_reports.atom?kind={kind}")
     expected = built_db.execute(sql).fetchone()[0]
     assert len(ids) == len(set(ids)) == expected
@@ -92,5 +97,5 @@ def test_breach_feeds_page_through_the_whole_history_once(datasette_url: str, bu
 def test_breach_feed_is_newest_first(datasette_url: str, built_db) -> None:
     newest = built_db.execute("select max(export_date) from exports").fetchone()[0]
     root = ET.fromstring(get(f"{datasette_url}/kb/feed_breach_reports.atom?kind=new").content)
-    updated = [e.find(f"{ATOM}updated").text[:len(newest)] for e in root.findall(f"{ATOM}entry")]
+    updated = [e.find(f"{ATOM}updated").text[: len(newest)] for e in root.findall(f"{ATOM}entry")]
     assert updated[0] == newest and updated == sorted(updated, reverse=True)

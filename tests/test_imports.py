@@ -1,5 +1,6 @@
 """The project's modules import one way: no module imports (directly or through others) a module that
 imports it back. Checked on the source with `ast`, so lazy imports inside functions count too."""
+
 from __future__ import annotations
 
 import ast
@@ -43,7 +44,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()

@@ -1,5 +1,6 @@
 """Investigation timelines: the pure computation on hand-made exports (every branch), then facts about the
 real recorded exports this test names, read from the pipeline-built database."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,8 +19,13 @@ EXPORTS = [
     {"id": "arch-2025-09", "list": "hipaa", "tab": "archive", "export_date": "2025-09"},
 ]
 NEWEST = {"ui-2024-11": "2024-11-01", "ui-2025-06": "2025-06-13", "ui-2025-07-15": "2025-07-01"}
-SUBMITTED = {"closed": "2024-10-01", "open": "2025-06-10", "gap": "2024-09-15", "confirmed": "2024-10-20",
-             "archived-only": "2024-01-01"}
+SUBMITTED = {
+    "closed": "2024-10-01",
+    "open": "2025-06-10",
+    "gap": "2024-09-15",
+    "confirmed": "2024-10-20",
+    "archived-only": "2024-01-01",
+}
 LISTED = {
     "arch-2024-08": {"archived-only"},
     "ui-2024-11": {"closed", "gap", "confirmed"},
@@ -72,15 +78,21 @@ def test_a_later_archive_listing_confirms_the_closure(rows: dict[str, dict]) -> 
 
 
 def test_bounds_are_ordered_for_every_real_investigation(built_db) -> None:
-    bad = list(built_db.query("""select breach_id from investigations where open_days_min < 0
-        or open_days_max < open_days_min or (still_open = 1) != (closed_before is null)"""))
+    bad = list(
+        built_db.query("""select breach_id from investigations where open_days_min < 0
+        or open_days_max < open_days_min or (still_open = 1) != (closed_before is null)""")
+    )
     assert bad == []
 
 
 def test_every_report_of_an_open_tab_export_has_exactly_one_investigation(built_db) -> None:
-    expected = {r["breach_id"] for r in built_db.query(
-        """select distinct o.breach_id from breach_observations o join exports e on e.id = o.export_id
-           where e.tab = 'under_investigation'""")}
+    expected = {
+        r["breach_id"]
+        for r in built_db.query(
+            """select distinct o.breach_id from breach_observations o join exports e on e.id = o.export_id
+           where e.tab = 'under_investigation'"""
+        )
+    }
     got = [r["breach_id"] for r in built_db.query("select breach_id from investigations")]
     assert len(got) == len(set(got)) and set(got) == expected
 
@@ -88,10 +100,10 @@ def test_every_report_of_an_open_tab_export_has_exactly_one_investigation(built_
 def test_newest_open_export_reports_are_the_open_investigations(built_db) -> None:
     newest = built_db.execute("""select id from exports where tab = 'under_investigation' and list = 'hipaa'
                                  order by export_date desc limit 1""").fetchone()[0]
-    listed = {r[0] for r in built_db.execute("select breach_id from breach_observations where export_id = ?",
-                                              [newest])}
-    still_open = {r[0] for r in built_db.execute(
-        "select breach_id from investigations where still_open = 1 and list = 'hipaa'")}
+    listed = {r[0] for r in built_db.execute("select breach_id from breach_observations where export_id = ?", [newest])}
+    still_open = {
+        r[0] for r in built_db.execute("select breach_id from investigations where still_open = 1 and list = 'hipaa'")
+    }
     assert listed == still_open
 
 

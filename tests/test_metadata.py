@@ -1,4 +1,5 @@
 """The Datasette metadata describes every table and column the real build creates (docs that cannot drift)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,10 +9,17 @@ from etl.site import merged_metadata
 
 def _user_tables(db) -> list[str]:
     """Tables a user browses: not full-text indexes and not their shadow tables."""
-    fts = [row[0] for row in db.execute(
-        "select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%USING FTS%'")]
-    return [name for name in db.table_names()
-            if not any(name == f or name.startswith(f + "_") for f in fts) and not name.startswith("sqlite_")]
+    fts = [
+        row[0]
+        for row in db.execute(
+            "select name from sqlite_master where type = 'table' and sql like 'CREATE VIRTUAL TABLE%USING FTS%'"
+        )
+    ]
+    return [
+        name
+        for name in db.table_names()
+        if not any(name == f or name.startswith(f + "_") for f in fts) and not name.startswith("sqlite_")
+    ]
 
 
 def test_every_table_and_column_is_described(built_db) -> None:

@@ -3,10 +3,23 @@ import pytest
 from etl.normalize.geo import parse_state
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("WI", "WI"), ("PR", "PR"), ("DC", "DC"), ("GU", "GU"), ("VI", "VI"), ("AS", "AS"), ("MP", "MP"),
-    ("AE", "AE"), (" ca ", "CA"), ("", None), ("  ", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("WI", "WI"),
+        ("PR", "PR"),
+        ("DC", "DC"),
+        ("GU", "GU"),
+        ("VI", "VI"),
+        ("AS", "AS"),
+        ("MP", "MP"),
+        ("AE", "AE"),
+        (" ca ", "CA"),
+        ("", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
 def test_parse_state(raw, expected):
     assert parse_state(raw) == expected
 

@@ -5,6 +5,7 @@ The small builds are the real `kb build` on five real rows of the July export (t
 with the project's curated files as they are: the entity and link overrides name breach reports of the full
 snapshot, which these builds lack.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,13 +23,21 @@ from etl.context import BuildContext
 
 CURATED = REPO_ROOT / "data" / "curated"
 OVERRIDE_FILES = ("entity_overrides.csv", "link_overrides.csv", "sector_overrides.csv", "topic_overrides.csv")
-SKIPPED_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+): field '(?P<field>[^']*)': (?P<reason>.*) \(override skipped\)$",
-                          re.M)
+SKIPPED_LINE = re.compile(
+    r"^(?P<file>.+?):(?P<line>\d+): field '(?P<field>[^']*)': (?P<reason>.*) \(override skipped\)$", re.M
+)
 
 
 def _ctx(db, tmp_path: Path, lines: list[str]) -> BuildContext:
-    return BuildContext(db=db, snapshot_dir=tmp_path, raw_dir=tmp_path, cache_dir=tmp_path, curated_dir=tmp_path,
-                        previous_db=None, echo=lines.append)
+    return BuildContext(
+        db=db,
+        snapshot_dir=tmp_path,
+        raw_dir=tmp_path,
+        cache_dir=tmp_path,
+        curated_dir=tmp_path,
+        previous_db=None,
+        echo=lines.append,
+    )
 
 
 def _rows(db_path: Path) -> list[dict]:
@@ -44,21 +53,43 @@ def _rows(db_path: Path) -> list[dict]:
 
 # --- the table ------------------------------------------------------------------------------------
 
+
 def test_stage_writes_the_build_warnings(fresh_db, tmp_path):
     lines: list[str] = []
     ctx = _ctx(fresh_db, tmp_path, lines)
-    found = [override_problems.problem("data/curated/link_overrides.csv", 3, "breach_id", "no breach 'x'"),
-             override_problems.problem(Path("data/curated/entity_overrides.csv"), 9, "match", "'name:Y' matches no record")]
+    found = [
+        override_problems.problem("data/curated/link_overrides.csv", 3, "breach_id", "no breach 'x'"),
+        override_problems.problem(Path("data/curated/entity_overrides.csv"), 9, "match", "'name:Y' matches no record"),
+    ]
     override_problems.report(found, ctx.echo, ctx.warnings)
-    assert lines == ["data/curated/link_overrides.csv:3: field 'breach_id': no breach 'x' (override skipped)",
-                     "data/curated/entity_overrides.csv:9: field 'match': 'name:Y' matches no record (override skipped)"]
+    assert lines == [
+        "data/curated/link_overrides.csv:3: field 'breach_id': no breach 'x' (override skipped)",
+        "data/curated/entity_overrides.csv:9: field 'match': 'name:Y' matches no record (override skipped)",
+    ]
     override_problems.stage(ctx)
     assert list(fresh_db["override_problems"].rows) == [
-        {"id": 1, "file": "data/curated/link_overrides.csv", "line": 3, "field": "breach_id", "reason": "no breach 'x'"},
-        {"id": 2, "file": "data/curated/entity_overrides.csv", "line": 9, "field": "match",
-         "reason": "'name:Y' matches no record"}]
-    assert fresh_db["override_problems"].columns_dict == {"id": int, "file": str, "line": int, "field": str,
-                                                          "reason": str}
+        {
+            "id": 1,
+            "file": "data/curated/link_overrides.csv",
+            "line": 3,
+            "field": "breach_id",
+            "reason": "no breach 'x'",
+        },
+        {
+            "id": 2,
+            "file": "data/curated/entity_overrides.csv",
+            "line": 9,
+            "field": "match",
+            "reason": "'name:Y' matches no record",
+        },
+    ]
+    assert fresh_db["override_problems"].columns_dict == {
+        "id": int,
+        "file": str,
+        "line": int,
+        "field": str,
+        "reason": str,
+    }
     assert ctx.counts["override_problems"] == 2 and "2 override rows skipped" in lines[-1]
 
 
@@ -72,6 +103,7 @@ def test_stage_creates_the_table_when_every_override_applied(fresh_db, tmp_path)
 
 
 # --- a small real snapshot --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def small_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
@@ -105,8 +137,10 @@ def test_a_small_snapshot_builds_and_lists_the_overrides_it_lacks(small_build):
     # five 2026 reports: none of the reports the link overrides name, nor the reports the entity overrides merge
     assert [r["line"] for r in by_file["link_overrides.csv"]] == _data_lines("link_overrides.csv")
     assert {r["field"] for r in by_file["link_overrides.csv"]} == {"breach_id"}
-    assert by_file["entity_overrides.csv"] and {r["field"] for r in by_file["entity_overrides.csv"]} <= {"match",
-                                                                                                      "target"}
+    assert by_file["entity_overrides.csv"] and {r["field"] for r in by_file["entity_overrides.csv"]} <= {
+        "match",
+        "target",
+    }
     assert "built " in small_build["output"]
 
 
@@ -137,8 +171,9 @@ def test_a_malformed_override_still_stops_the_build(small_build):
     bad = curated / "topic_overrides.csv"
     bad.unlink()
     text = (CURATED / "topic_overrides.csv").read_text(encoding="utf-8")
-    bad.write_text(text + ("" if text.endswith("\n") else "\n") + "1999-01-01-nobody,hacking,add,why\n",
-                   encoding="utf-8")
+    bad.write_text(
+        text + ("" if text.endswith("\n") else "\n") + "1999-01-01-nobody,hacking,add,why\n", encoding="utf-8"
+    )
     bad_line = len(bad.read_text(encoding="utf-8").splitlines())
     command = build_command(root, small_build["snapshot"])
     command[command.index("--curated-dir") + 1] = str(curated)
@@ -150,6 +185,7 @@ def test_a_malformed_override_still_stops_the_build(small_build):
 
 
 # --- the project's own snapshot: strict -----------------------------------------------------------
+
 
 def test_the_full_snapshot_build_skips_no_override(built, built_db):
     """Every row of the reviewed overrides files applies to the project's snapshot: a row skipped here is a

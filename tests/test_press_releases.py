@@ -2,6 +2,7 @@
 
 Small hand-written texts for each rule, then the whole recorded snapshot (223 pages) against the
 golden files and against the curated facts (data/curated/ocr_actions.jsonl)."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,27 @@ GOLDEN = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"
 CURATED = REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl"
 
 
-def _item(title: str, *paragraphs: str, url: str = "https://www.hhs.gov/about/news/2020/03/04/x.html",
-          kind: str = "press_release", published: str | None = None) -> dict[str, Any]:
+def _item(
+    title: str,
+    *paragraphs: str,
+    url: str = "https://www.hhs.gov/about/news/2020/03/04/x.html",
+    kind: str = "press_release",
+    published: str | None = None,
+) -> dict[str, Any]:
     """A hand-written raw item (same shape as the spider's)."""
-    return {"source": "hhs_enforcement", "url": url, "kind": kind, "title": title, "published": published,
-            "text": "\n\n".join(paragraphs), "links": [], "fetched_from": url, "sha256": "0" * 64,
-            "line": None, "error": None}
+    return {
+        "source": "hhs_enforcement",
+        "url": url,
+        "kind": kind,
+        "title": title,
+        "published": published,
+        "text": "\n\n".join(paragraphs),
+        "links": [],
+        "fetched_from": url,
+        "sha256": "0" * 64,
+        "line": None,
+        "error": None,
+    }
 
 
 SETTLEMENT = _item(
@@ -31,36 +47,55 @@ SETTLEMENT = _item(
     "Smile Dental Group, LLC has agreed to pay $1,250,000 to the Office for Civil Rights (OCR) to settle "
     "potential violations of the HIPAA Privacy Rule. The practice disclosed the PHI of 3,102 patients.",
     "OCR found the practice had not conducted a risk analysis as required by 45 C.F.R. § 164.308(a)(1)(ii)(A).",
-    "Follow OCR on Twitter.")
+    "Follow OCR on Twitter.",
+)
 
 
 def test_settlement_facts() -> None:
     action = extract_action(SETTLEMENT)
     assert action == {
-        "entity": "Smile Dental Group, LLC", "announced": "2020-03-04", "amount_usd": 1_250_000,
-        "action_type": "resolution_agreement", "citations": ["164.308(a)(1)(ii)(A)"],
-        "url": SETTLEMENT["url"], "title": SETTLEMENT["title"],
+        "entity": "Smile Dental Group, LLC",
+        "announced": "2020-03-04",
+        "amount_usd": 1_250_000,
+        "action_type": "resolution_agreement",
+        "citations": ["164.308(a)(1)(ii)(A)"],
+        "url": SETTLEMENT["url"],
+        "title": SETTLEMENT["title"],
         "summary": SETTLEMENT["text"].split("\n\nFollow")[0],
-        "individuals_affected": 3102, "individuals_affected_stated": "3,102 patients"}
+        "individuals_affected": 3102,
+        "individuals_affected_stated": "3,102 patients",
+    }
 
 
 def test_civil_money_penalty_and_short_form_expansion() -> None:
-    item = _item("OCR imposes a $5.5 million penalty",
-                 "OCR has issued a Notice of Final Determination finding that Coastal Heart Institute of Ohio "
-                 "(CHIO) violated HIPAA, requiring CHIO to pay $5.5 million in civil money penalties.")
+    item = _item(
+        "OCR imposes a $5.5 million penalty",
+        "OCR has issued a Notice of Final Determination finding that Coastal Heart Institute of Ohio "
+        "(CHIO) violated HIPAA, requiring CHIO to pay $5.5 million in civil money penalties.",
+    )
     [action] = extract_actions(item)
     assert (action["entity"], action["amount_usd"], action["action_type"]) == (
-        "Coastal Heart Institute of Ohio", 5_500_000, "civil_money_penalty")
+        "Coastal Heart Institute of Ohio",
+        5_500_000,
+        "civil_money_penalty",
+    )
 
 
-@pytest.mark.parametrize("item", [
-    _item("HHS announces a grant of $2 million", "HHS will pay $2 million to states for opioid programs."),
-    _item("OCR issues HIPAA guidance", "The Office for Civil Rights (OCR) issued HIPAA guidance on apps."),
-    _item("OCR settles disability case", "OCR reached an agreement with a hospital that will pay $50000 "
-          "to settle a complaint under Section 504 of the Rehabilitation Act."),  # OCR, but not HIPAA
-    {**SETTLEMENT, "kind": "agreement_pdf"},  # the agreement itself is not an announcement
-    {**SETTLEMENT, "error": "field Text: not a recorded list", "text": None},
-], ids=["not-ocr", "no-payment", "not-hipaa", "pdf", "error-row"])
+@pytest.mark.parametrize(
+    "item",
+    [
+        _item("HHS announces a grant of $2 million", "HHS will pay $2 million to states for opioid programs."),
+        _item("OCR issues HIPAA guidance", "The Office for Civil Rights (OCR) issued HIPAA guidance on apps."),
+        _item(
+            "OCR settles disability case",
+            "OCR reached an agreement with a hospital that will pay $50000 "
+            "to settle a complaint under Section 504 of the Rehabilitation Act.",
+        ),  # OCR, but not HIPAA
+        {**SETTLEMENT, "kind": "agreement_pdf"},  # the agreement itself is not an announcement
+        {**SETTLEMENT, "error": "field Text: not a recorded list", "text": None},
+    ],
+    ids=["not-ocr", "no-payment", "not-hipaa", "pdf", "error-row"],
+)
 def test_not_enforcement_announcements(item: dict[str, Any]) -> None:
     assert extract_actions(item) == []
     assert not is_enforcement_action(item)
@@ -68,10 +103,11 @@ def test_not_enforcement_announcements(item: dict[str, Any]) -> None:
 
 
 def test_several_payers_give_one_action_each_when_they_add_up_to_the_total() -> None:
-    item = _item("Two clinics pay a total of $300000",
-                 "OCR announced HIPAA settlements with North Clinic (NC) and South Clinic (SC). Together they "
-                 "paid OCR $300000.",
-                 "NC has paid OCR $100000 and SC has paid OCR $200000.")
+    item = _item(
+        "Two clinics pay a total of $300000",
+        "OCR announced HIPAA settlements with North Clinic (NC) and South Clinic (SC). Together they paid OCR $300000.",
+        "NC has paid OCR $100000 and SC has paid OCR $200000.",
+    )
     actions = extract_actions(item)
     assert [(a["entity"], a["amount_usd"]) for a in actions] == [("North Clinic", 100000), ("South Clinic", 200000)]
     with pytest.raises(ValueError, match="announces 2 actions"):
@@ -80,15 +116,19 @@ def test_several_payers_give_one_action_each_when_they_add_up_to_the_total() -> 
 
 def test_several_payers_that_do_not_add_up_stay_one_action() -> None:
     # "$75000" to SC is a different matter the text mentions; without a matching total, one action.
-    item = _item("North Clinic pays $100000 to settle HIPAA case",
-                 "North Clinic has agreed to pay $100000 to OCR to settle potential HIPAA violations.",
-                 "In 2015 South Clinic paid OCR $75000 in an unrelated case.")
+    item = _item(
+        "North Clinic pays $100000 to settle HIPAA case",
+        "North Clinic has agreed to pay $100000 to OCR to settle potential HIPAA violations.",
+        "In 2015 South Clinic paid OCR $75000 in an unrelated case.",
+    )
     assert [(a["entity"], a["amount_usd"]) for a in extract_actions(item)] == [("North Clinic", 100000)]
 
 
 def test_payer_that_cannot_be_read_still_gives_the_action_with_entity_none() -> None:
-    item = _item("Hospital settles HIPAA case",
-                 "The hospital has agreed to pay $75000 to OCR to settle potential HIPAA violations.")
+    item = _item(
+        "Hospital settles HIPAA case",
+        "The hospital has agreed to pay $75000 to OCR to settle potential HIPAA violations.",
+    )
     assert [(a["entity"], a["amount_usd"]) for a in extract_actions(item)] == [(None, 75000)]
 
 
@@ -110,15 +150,20 @@ def test_announced_falls_back_to_published_then_to_the_date_line() -> None:
 
 
 def test_qualified_counts_are_stated_but_not_taken_as_exact() -> None:
-    item = _item("Clinic pays $10000 to settle HIPAA breach",
-                 "Clinic Corp. has paid $10000 to OCR to settle HIPAA violations after the ePHI of "
-                 "approximately 3.5 million people was exposed.")
+    item = _item(
+        "Clinic pays $10000 to settle HIPAA breach",
+        "Clinic Corp. has paid $10000 to OCR to settle HIPAA violations after the ePHI of "
+        "approximately 3.5 million people was exposed.",
+    )
     action = extract_action(item)
     assert (action["individuals_affected"], action["individuals_affected_stated"]) == (
-        None, "approximately 3.5 million people")
+        None,
+        "approximately 3.5 million people",
+    )
 
 
 # -- the recorded snapshot ----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def snapshot_items() -> list[dict[str, Any]]:
@@ -148,11 +193,15 @@ def test_snapshot_actions_agree_with_the_curated_facts(snapshot_items) -> None:
     actions = [a for i in snapshot_items for a in extract_actions(i)]
     curated = [json.loads(line) for line in CURATED.read_text(encoding="utf-8").splitlines() if line.strip()]
     in_period = [c for c in curated if c["announced"] and "2018-01-01" <= c["announced"] <= "2019-05-31"]
-    assert sorted((a["announced"], a["amount_usd"], a["action_type"]) for a in actions) == \
-        sorted((c["announced"], c["amount_usd"], c["action_type"]) for c in in_period)
+    assert sorted((a["announced"], a["amount_usd"], a["action_type"]) for a in actions) == sorted(
+        (c["announced"], c["amount_usd"], c["action_type"]) for c in in_period
+    )
     for action in actions:
-        [match] = [c for c in in_period if (c["announced"], c["amount_usd"]) == (action["announced"],
-                                                                                 action["amount_usd"])
-                   and _same_entity(action["entity"], c["entity"])]
+        [match] = [
+            c
+            for c in in_period
+            if (c["announced"], c["amount_usd"]) == (action["announced"], action["amount_usd"])
+            and _same_entity(action["entity"], c["entity"])
+        ]
         if action["individuals_affected"] is not None:
             assert action["individuals_affected"] == match["individuals_affected"], action["entity"]

@@ -1,6 +1,7 @@
 """Property tests of the pure parsers (etl/normalize/): on any input they return a value or raise their
 documented error (ValueError), and what they return reads back the same. Citations have their own
 properties in tests/test_citations.py."""
+
 from __future__ import annotations
 
 import calendar
@@ -18,11 +19,62 @@ from etl.normalize.names import clean_name, name_key, name_keys, slugify, split_
 
 # Text that looks like the inputs: digits, separators, unit words, plus anything at all.
 _DATE_BITS = st.sampled_from(["0", "1", "2", "9", "12", "31", "00", "/", "-", "2020", "2913", " ", "\x00", "\u0661"])
-_AMOUNT_BITS = st.sampled_from(["$", "1", "0", "999", ",", ",000", ".", "5", " ", "\xa0", "\\xa0", "&nbsp;",
-                                "million", "M", "k", "bn", "thousand", "Million", "more", "-"])
-_NAME_BITS = st.sampled_from(["The ", "the", " ", "Inc.", "LLC", "L.L.C.", ", ", "&", "d/b/a", "dba", "f/k/a",
-                              "a/k/a", "Doing Business As", "formerly", "(", ")", "'", "\u2019", "Clinic",
-                              "St. Mary", "é", "\x00", "\t", "\n", "Co", "P.C.", "-", "\u00a0"])
+_AMOUNT_BITS = st.sampled_from(
+    [
+        "$",
+        "1",
+        "0",
+        "999",
+        ",",
+        ",000",
+        ".",
+        "5",
+        " ",
+        "\xa0",
+        "\\xa0",
+        "&nbsp;",
+        "million",
+        "M",
+        "k",
+        "bn",
+        "thousand",
+        "Million",
+        "more",
+        "-",
+    ]
+)
+_NAME_BITS = st.sampled_from(
+    [
+        "The ",
+        "the",
+        " ",
+        "Inc.",
+        "LLC",
+        "L.L.C.",
+        ", ",
+        "&",
+        "d/b/a",
+        "dba",
+        "f/k/a",
+        "a/k/a",
+        "Doing Business As",
+        "formerly",
+        "(",
+        ")",
+        "'",
+        "\u2019",
+        "Clinic",
+        "St. Mary",
+        "é",
+        "\x00",
+        "\t",
+        "\n",
+        "Co",
+        "P.C.",
+        "-",
+        "\u00a0",
+    ]
+)
 
 
 def anything_or(bits: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
@@ -30,6 +82,7 @@ def anything_or(bits: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 # ---- dates ------------------------------------------------------------------------------------------
+
 
 @settings(max_examples=400)
 @given(anything_or(_DATE_BITS))
@@ -45,8 +98,7 @@ def test_date_parser_returns_a_date_or_raises_value_error(text: str) -> None:
 
 @given(st.dates(min_value=date(1000, 1, 1)), st.booleans())
 def test_dates_round_trip_in_both_formats(value: date, padded: bool) -> None:
-    us = (f"{value.month:02d}/{value.day:02d}/{value.year}" if padded
-          else f"{value.month}/{value.day}/{value.year}")
+    us = f"{value.month:02d}/{value.day:02d}/{value.year}" if padded else f"{value.month}/{value.day}/{value.year}"
     assert parse_us_date(us) == value
     assert parse_us_date(f" {value.isoformat()} ") == value
     assert period_end(value.isoformat()) == value
@@ -80,6 +132,7 @@ def test_submission_date_bound_is_inclusive(value: date, days_later: int) -> Non
 
 # ---- amounts and counts -----------------------------------------------------------------------------
 
+
 @settings(max_examples=400)
 @given(anything_or(_AMOUNT_BITS))
 def test_amount_parser_returns_whole_dollars_or_raises_value_error(text: str) -> None:
@@ -96,7 +149,7 @@ def test_amount_parser_returns_whole_dollars_or_raises_value_error(text: str) ->
 def test_found_amounts_are_exact_spans_that_parse_to_the_same_value(text: str) -> None:
     end = 0
     for amount in find_amounts(text):
-        assert text[amount.start:amount.end] == amount.text
+        assert text[amount.start : amount.end] == amount.text
         assert amount.start >= end  # in order, not overlapping
         end = amount.end
         assert parse_amount(amount.text) == amount.dollars
@@ -110,8 +163,11 @@ def test_formatted_amounts_round_trip(dollars: int) -> None:
     assert [a.dollars for a in find_amounts(f"paid ${dollars:,} to settle")] == [dollars]
 
 
-@given(st.integers(0, 10**6), st.integers(0, 999), st.sampled_from([("million", 10**6), ("billion", 10**9),
-                                                                    ("thousand", 10**3), ("M", 10**6)]))
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 999),
+    st.sampled_from([("million", 10**6), ("billion", 10**9), ("thousand", 10**3), ("M", 10**6)]),
+)
 def test_scaled_amounts_are_exact(whole: int, thousandths: int, unit: tuple[str, int]) -> None:
     word, scale = unit
     sep = "" if len(word) == 1 else " "
@@ -133,6 +189,7 @@ def test_counts_are_non_negative_whole_numbers_or_rejected(text: str) -> None:
 
 
 # ---- names ------------------------------------------------------------------------------------------
+
 
 @settings(max_examples=500)
 @given(anything_or(_NAME_BITS))
@@ -164,13 +221,24 @@ def test_name_keys_start_with_the_key_and_aliases_are_clean(name: str) -> None:
 
 # ---- a whole row ------------------------------------------------------------------------------------
 
-_ROW_FIELDS = ("name", "state", "covered_entity_type", "individuals_affected", "submission_date", "breach_type",
-               "location", "business_associate_present", "web_description")
+_ROW_FIELDS = (
+    "name",
+    "state",
+    "covered_entity_type",
+    "individuals_affected",
+    "submission_date",
+    "breach_type",
+    "location",
+    "business_associate_present",
+    "web_description",
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.fixed_dictionaries({f: st.one_of(st.none(), st.text(max_size=30)) for f in _ROW_FIELDS}),
-       st.dates(min_value=BREACH_RULE_START))
+@given(
+    st.fixed_dictionaries({f: st.one_of(st.none(), st.text(max_size=30)) for f in _ROW_FIELDS}),
+    st.dates(min_value=BREACH_RULE_START),
+)
 def test_normalize_row_loads_or_names_every_failing_field(fields: dict, export_day: date) -> None:
     try:
         record = normalize_row(fields, export_day)

@@ -1,4 +1,5 @@
 """The reference tables (data/reference/provisions.csv, penalty_tiers.csv), their load stage and resolve()."""
+
 from __future__ import annotations
 
 import re
@@ -38,6 +39,7 @@ def tiers() -> list[dict]:
 
 
 # --- the CSV -------------------------------------------------------------------------------------
+
 
 def test_provisions_csv_is_valid(provisions: list[dict]) -> None:
     validate_provisions(provisions)  # raises ReferenceCSVError naming line and field
@@ -90,17 +92,22 @@ def test_penalty_tiers(tiers: list[dict], provisions: list[dict]) -> None:
             assert r["min_per_violation"] <= r["max_per_violation"]
     regulation = [r for r in tiers if r["basis"] == "regulation"]
     for tier in (1, 2, 3, 4):  # adjustments only ever raise the figures
-        caps = [r["calendar_year_cap"] for r in sorted(regulation, key=lambda r: r["effective_date"])
-                if r["tier"] == tier]
+        caps = [
+            r["calendar_year_cap"] for r in sorted(regulation, key=lambda r: r["effective_date"]) if r["tier"] == tier
+        ]
         assert caps == sorted(caps) and len(caps) == len({r["effective_date"] for r in regulation})
-    hitech = {r["tier"]: (r["min_per_violation"], r["calendar_year_cap"]) for r in regulation
-              if r["effective_date"] == "2009-02-18"}
+    hitech = {
+        r["tier"]: (r["min_per_violation"], r["calendar_year_cap"])
+        for r in regulation
+        if r["effective_date"] == "2009-02-18"
+    }
     assert hitech == {1: (100, 1_500_000), 2: (1_000, 1_500_000), 3: (10_000, 1_500_000), 4: (50_000, 1_500_000)}
     ned = {r["tier"]: r["calendar_year_cap"] for r in tiers if r["basis"] == "enforcement_discretion"}
     assert ned == {1: 25_000, 2: 100_000, 3: 250_000, 4: 1_500_000}
 
 
 # --- validation errors name file, line and field ------------------------------------------------
+
 
 def _copy_with(tmp_path: Path, src: Path, old: str, new: str) -> Path:
     text = src.read_text(encoding="utf-8")
@@ -110,17 +117,24 @@ def _copy_with(tmp_path: Path, src: Path, old: str, new: str) -> Path:
     return out
 
 
-@pytest.mark.parametrize("old,new,field", [
-    (",Security,implementation_specification,Required,", ",Safety,implementation_specification,Required,", "rule"),
-    (",164.308(a)(1),6,", ",164.999(z),6,", "parent"),
-    ("164.308(a)(1)(ii)(A),45", "164.308 (a)(1)(ii)(A),45", "id"),
-    ("https://www.ecfr.gov/current/title-45/section-164.308#", "ftp://example/section-164.308#", "ecfr_url"),
-    (",Required,164.308(a)(1),6,", ",Sometimes,164.308(a)(1),6,", "required_addressable"),
-    (",Security,implementation_specification,Required,164.308(a)(1),6,",
-     ",Security,implementation_specification,Required,164.308(a)(1),six,", "level"),
-])
-def test_bad_provision_row_is_named(fresh_db: sqlite_utils.Database, tmp_path: Path,
-                                    old: str, new: str, field: str) -> None:
+@pytest.mark.parametrize(
+    "old,new,field",
+    [
+        (",Security,implementation_specification,Required,", ",Safety,implementation_specification,Required,", "rule"),
+        (",164.308(a)(1),6,", ",164.999(z),6,", "parent"),
+        ("164.308(a)(1)(ii)(A),45", "164.308 (a)(1)(ii)(A),45", "id"),
+        ("https://www.ecfr.gov/current/title-45/section-164.308#", "ftp://example/section-164.308#", "ecfr_url"),
+        (",Required,164.308(a)(1),6,", ",Sometimes,164.308(a)(1),6,", "required_addressable"),
+        (
+            ",Security,implementation_specification,Required,164.308(a)(1),6,",
+            ",Security,implementation_specification,Required,164.308(a)(1),six,",
+            "level",
+        ),
+    ],
+)
+def test_bad_provision_row_is_named(
+    fresh_db: sqlite_utils.Database, tmp_path: Path, old: str, new: str, field: str
+) -> None:
     # Each case copies the real CSV and breaks one field of one row (hand-made fixture).
     bad = _copy_with(tmp_path, PROVISIONS_CSV, old, new)
     line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if new in text)
@@ -137,11 +151,20 @@ def test_bad_penalty_row_is_named(fresh_db: sqlite_utils.Database, tmp_path: Pat
 
 # --- loading ------------------------------------------------------------------------------------
 
-def test_stage_loads_both_tables_idempotently(fresh_db: sqlite_utils.Database, tmp_path: Path,
-                                              provisions: list[dict], tiers: list[dict]) -> None:
+
+def test_stage_loads_both_tables_idempotently(
+    fresh_db: sqlite_utils.Database, tmp_path: Path, provisions: list[dict], tiers: list[dict]
+) -> None:
     lines: list[str] = []
-    ctx = BuildContext(db=fresh_db, snapshot_dir=tmp_path, raw_dir=tmp_path, cache_dir=tmp_path,
-                       curated_dir=tmp_path, previous_db=None, echo=lines.append)
+    ctx = BuildContext(
+        db=fresh_db,
+        snapshot_dir=tmp_path,
+        raw_dir=tmp_path,
+        cache_dir=tmp_path,
+        curated_dir=tmp_path,
+        previous_db=None,
+        echo=lines.append,
+    )
     stage(ctx)
     first = list(fresh_db["provisions"].rows), list(fresh_db["penalty_tiers"].rows)
     stage(ctx)
@@ -152,8 +175,9 @@ def test_stage_loads_both_tables_idempotently(fresh_db: sqlite_utils.Database, t
     assert any(f"provisions: {len(provisions)} rows read" in s and "0 rejected" in s for s in lines)
     assert fresh_db["provisions"].pks == ["id"]
     assert {(fk.column, fk.other_table) for fk in fresh_db["provisions"].foreign_keys} == {("parent", "provisions")}
-    assert {(fk.column, fk.other_table) for fk in fresh_db["penalty_tiers"].foreign_keys} == \
-        {("provision", "provisions")}
+    assert {(fk.column, fk.other_table) for fk in fresh_db["penalty_tiers"].foreign_keys} == {
+        ("provision", "provisions")
+    }
     assert list(fresh_db.execute("pragma foreign_key_check").fetchall()) == []
     row = fresh_db["provisions"].get("164.308(a)(1)(ii)(B)")
     assert (row["heading"], row["level"], row["part"]) == ("Risk management", 6, 164)
@@ -171,24 +195,28 @@ def test_row_removed_from_csv_leaves_table(fresh_db: sqlite_utils.Database, tmp_
 
 # --- resolve ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("citation,expected", [
-    ("164.308(a)(1)(ii)(A)", ("164.308(a)(1)(ii)(A)", "exact")),
-    ("45 C.F.R. § 164.530(c)", ("164.530(c)", "exact")),
-    ("164.530(b)(1)", ("164.530(b)", "parent")),
-    ("164.502(e)(1)(ii)", ("164.502(e)(1)", "parent")),
-    ("164.308(a)(1)(ii)(A)(1)", ("164.308(a)(1)(ii)(A)", "parent")),
-    ("164.400-164.414", ("164 Subpart D", "range")),
-    ("164.308-164.316", ("164 Subpart C", "range")),
-    ("164 Subpart C", ("164 Subpart C", "exact")),
-    ("Part 160", ("Part 160", "exact")),
-    ("42 CFR Part 2", ("42 CFR Part 2", "exact")),
-    ("42 CFR 2.31(a)", ("42 CFR 2.31", "parent")),
-    ("42 CFR 2.13", ("42 CFR Part 2", "parent")),
-    ("162.920", ("Part 162", "parent")),
-    ("164.309", (None, "unknown")),
-    ("164.309-164.311", (None, "unknown")),
-    ("not a citation", (None, "invalid")),
-])
+
+@pytest.mark.parametrize(
+    "citation,expected",
+    [
+        ("164.308(a)(1)(ii)(A)", ("164.308(a)(1)(ii)(A)", "exact")),
+        ("45 C.F.R. § 164.530(c)", ("164.530(c)", "exact")),
+        ("164.530(b)(1)", ("164.530(b)", "parent")),
+        ("164.502(e)(1)(ii)", ("164.502(e)(1)", "parent")),
+        ("164.308(a)(1)(ii)(A)(1)", ("164.308(a)(1)(ii)(A)", "parent")),
+        ("164.400-164.414", ("164 Subpart D", "range")),
+        ("164.308-164.316", ("164 Subpart C", "range")),
+        ("164 Subpart C", ("164 Subpart C", "exact")),
+        ("Part 160", ("Part 160", "exact")),
+        ("42 CFR Part 2", ("42 CFR Part 2", "exact")),
+        ("42 CFR 2.31(a)", ("42 CFR 2.31", "parent")),
+        ("42 CFR 2.13", ("42 CFR Part 2", "parent")),
+        ("162.920", ("Part 162", "parent")),
+        ("164.309", (None, "unknown")),
+        ("164.309-164.311", (None, "unknown")),
+        ("not a citation", (None, "invalid")),
+    ],
+)
 def test_resolve(citation: str, expected: tuple) -> None:
     assert resolve(citation) == expected
 
@@ -196,16 +224,17 @@ def test_resolve(citation: str, expected: tuple) -> None:
 def test_resolve_every_curated_citation() -> None:
     """Every section the curated enforcement facts cite resolves to a listed provision."""
     import json
+
     curated = Path(__file__).resolve().parent.parent.parent / "shared" / "curated" / "ocr_actions.jsonl"
     if not curated.exists():
         pytest.skip(f"{curated} not present")
-    cited = {v["cfr"] for line in curated.read_text().splitlines() for v in json.loads(line)["violations"]
-             if v["cfr"]}
+    cited = {v["cfr"] for line in curated.read_text().splitlines() for v in json.loads(line)["violations"] if v["cfr"]}
     flags = {c: resolve(c) for c in cited}
     assert [c for c, (pid, _) in flags.items() if pid is None] == []
 
 
 # --- publishing ---------------------------------------------------------------------------------
+
 
 def test_metadata_describes_every_column() -> None:
     tables = next(iter(merged_metadata()["databases"].values()))["tables"]
@@ -222,9 +251,17 @@ def test_built_database_has_reference_tables(built_db: sqlite_utils.Database, pr
 
 
 def test_datasette_serves_provisions(datasette_url: str) -> None:
-    r = httpx.get(f"{datasette_url}/kb/provisions.json",
-                  params={"_shape": "objects", "rule": "Security", "kind": "implementation_specification",
-                          "_facet": "required_addressable", "_size": "max"}, timeout=30)
+    r = httpx.get(
+        f"{datasette_url}/kb/provisions.json",
+        params={
+            "_shape": "objects",
+            "rule": "Security",
+            "kind": "implementation_specification",
+            "_facet": "required_addressable",
+            "_size": "max",
+        },
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     data = r.json()
     assert {row["id"] for row in data["rows"]} >= {"164.308(a)(1)(ii)(A)", "164.312(e)(2)(ii)"}

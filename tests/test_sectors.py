@@ -1,5 +1,6 @@
 """Sector classification (parametrized table), overrides, the stage on actions and breaches, and the
 trainer's question: every behavioral health case about psychotherapy notes or Part 2 records."""
+
 from __future__ import annotations
 
 import re
@@ -39,12 +40,20 @@ TABLE = [
     ("Banner Health (Banner Health Affiliated Covered Entities)", "healthcare_provider", "", "hospital_health_system"),
     ("The University of Texas MD Anderson Cancer Center", "healthcare_provider", "", "hospital_health_system"),
     ("Advanced Care Hospitalists PL", "healthcare_provider", "", "physician_practice"),
-    ("Advanced Care Hospitalists", "healthcare_provider", "a Florida contractor physicians group",
-     "physician_practice"),
+    (
+        "Advanced Care Hospitalists",
+        "healthcare_provider",
+        "a Florida contractor physicians group",
+        "physician_practice",
+    ),
     ("Steven A. Porter, M.D.", "healthcare_provider", "", "physician_practice"),
     ("Orange County Radiation Oncology Medical Group", "Healthcare Provider", "", "physician_practice"),
-    ("Metro Community Provider Network", "healthcare_provider",
-     "this Denver-area federally qualified health center", "physician_practice"),
+    (
+        "Metro Community Provider Network",
+        "healthcare_provider",
+        "this Denver-area federally qualified health center",
+        "physician_practice",
+    ),
     ("Skagit County, Washington", "healthcare_provider", "", "public_agency"),
     ("Alaska Department of Health and Social Services", "health_plan", "", "public_agency"),
     ("Comstar, LLC", "business_associate", "ambulance billing company", "business_associate_billing"),
@@ -68,12 +77,27 @@ def loaded(fresh_db, tmp_path):
     load_actions.load(fresh_db, CURATED_DIR / CURATED_FILE, tmp_path / "no-raw", echo=lambda s: None)
     # Hand-made breaches table with the columns the sector stage reads (the real one comes from
     # etl/load_breaches.py; the built database is tested below).
-    fresh_db["breaches"].insert_all([
-        {"id": "b1", "entity_name": "Kitsap Mental Health Services", "covered_entity_type": "healthcare_provider",
-         "description": None, "list": "hipaa", "sector": None},
-        {"id": "b2", "entity_name": "Humana Inc", "covered_entity_type": "health_plan", "description": "",
-         "list": "hipaa", "sector": None},
-    ], pk="id")
+    fresh_db["breaches"].insert_all(
+        [
+            {
+                "id": "b1",
+                "entity_name": "Kitsap Mental Health Services",
+                "covered_entity_type": "healthcare_provider",
+                "description": None,
+                "list": "hipaa",
+                "sector": None,
+            },
+            {
+                "id": "b2",
+                "entity_name": "Humana Inc",
+                "covered_entity_type": "health_plan",
+                "description": "",
+                "list": "hipaa",
+                "sector": None,
+            },
+        ],
+        pk="id",
+    )
     return fresh_db
 
 
@@ -82,23 +106,28 @@ def test_stage_fills_actions_and_breaches_with_overrides(loaded):
     counts = sectors.load(loaded, CURATED_DIR / sectors.OVERRIDES_FILE, echo=out.append)
     assert counts == {"action_sectors": 184, "breach_sectors": 2}
     assert loaded.execute("select count(*) from enforcement_actions where sector is null").fetchone()[0] == 0
-    assert {r["id"]: r["sector"] for r in loaded.query("select id, sector from breaches")} == \
-        {"b1": "behavioral_health", "b2": "health_plan"}
+    assert {r["id"]: r["sector"] for r in loaded.query("select id, sector from breaches")} == {
+        "b1": "behavioral_health",
+        "b2": "health_plan",
+    }
     # an override of the project's file wins over the rules
     assert loaded["enforcement_actions"].get("2017-04-24-cardionet")["sector"] == "laboratory_imaging"
     assert classify_sector("CardioNet", "healthcare_provider", "") != "laboratory_imaging"
     assert "by override" in out[0]
 
 
-@pytest.mark.parametrize("row, field", [
-    ("actions,2017-04-24-cardionet,other,why", "kind"),
-    ("action,2017-04-24-cardionet,hospital,why", "sector"),
-    ("action,2017-04-24-cardionet,other,", "reason"),
-    ("action,2017-04-24-cardionet,other", "(line)"),
-    # malformed and naming a record absent from this build: still an error (it is wrong in every snapshot)
-    ("breach,b9,hospital,why", "sector"),
-    ("action,2017-04-24-nobody,other,", "reason"),
-])
+@pytest.mark.parametrize(
+    "row, field",
+    [
+        ("actions,2017-04-24-cardionet,other,why", "kind"),
+        ("action,2017-04-24-cardionet,hospital,why", "sector"),
+        ("action,2017-04-24-cardionet,other,", "reason"),
+        ("action,2017-04-24-cardionet,other", "(line)"),
+        # malformed and naming a record absent from this build: still an error (it is wrong in every snapshot)
+        ("breach,b9,hospital,why", "sector"),
+        ("action,2017-04-24-nobody,other,", "reason"),
+    ],
+)
 def test_bad_override_names_file_line_field(loaded, tmp_path, row, field):
     path = tmp_path / "sector_overrides.csv"
     path.write_text("kind,id,sector,reason\nbreach,b1,other,fine\n" + row + "\n")
@@ -106,10 +135,13 @@ def test_bad_override_names_file_line_field(loaded, tmp_path, row, field):
         sectors.load(loaded, path, echo=lambda s: None)
 
 
-@pytest.mark.parametrize("row, reason", [
-    ("action,2017-04-24-nobody,other,why", "no action '2017-04-24-nobody' in enforcement_actions"),
-    ("breach,b9,other,why", "no breach 'b9' in breaches"),
-])
+@pytest.mark.parametrize(
+    "row, reason",
+    [
+        ("action,2017-04-24-nobody,other,why", "no action '2017-04-24-nobody' in enforcement_actions"),
+        ("breach,b9,other,why", "no breach 'b9' in breaches"),
+    ],
+)
 def test_an_override_naming_an_absent_record_is_skipped_and_reported(loaded, tmp_path, row, reason):
     path = tmp_path / "sector_overrides.csv"
     path.write_text("kind,id,sector,reason\nbreach,b1,other,fine\n" + row + "\n")
@@ -134,24 +166,35 @@ def _canned_sql(name: str) -> str:
 def test_behavioral_health_psychotherapy_part2_query(built_db):
     rows = list(built_db.query(_canned_sql("behavioral_health_psychotherapy_part2")))
     records = {r.line: r.record for r in load_curated(CURATED_DIR / CURATED_FILE)}
-    behavioral = {r["curated_line"] for r in built_db.query(
-        "select curated_line from enforcement_actions where sector = 'behavioral_health'")}
-    expected = {records[n]["entity"] for n in behavioral
-                if PSYCHOTHERAPY_OR_PART2.search(" ".join([records[n]["summary"], *records[n]["incident"],
-                                                           records[n]["notes"]]))}
+    behavioral = {
+        r["curated_line"]
+        for r in built_db.query("select curated_line from enforcement_actions where sector = 'behavioral_health'")
+    }
+    expected = {
+        records[n]["entity"]
+        for n in behavioral
+        if PSYCHOTHERAPY_OR_PART2.search(
+            " ".join([records[n]["summary"], *records[n]["incident"], records[n]["notes"]])
+        )
+    }
     assert {r["entity"] for r in rows} == expected
     # the psychotherapy-notes access case and the substance-use treatment providers are found
-    assert {"Riverside Psychiatric Medical Group", "Top of the World Ranch Treatment Center",
-            "Beth Israel Lahey Health Behavioral Services"} <= expected
+    assert {
+        "Riverside Psychiatric Medical Group",
+        "Top of the World Ranch Treatment Center",
+        "Beth Israel Lahey Health Behavioral Services",
+    } <= expected
 
 
 def test_behavioral_health_query_over_http(datasette_url, built_db):
-    rows = httpx.get(f"{datasette_url}/kb/behavioral_health_psychotherapy_part2.json",
-                     params={"_shape": "array"}, timeout=30).json()
+    rows = httpx.get(
+        f"{datasette_url}/kb/behavioral_health_psychotherapy_part2.json", params={"_shape": "array"}, timeout=30
+    ).json()
     direct = list(built_db.query(_canned_sql("behavioral_health_psychotherapy_part2")))
     assert [r["id"] for r in rows] == [r["id"] for r in direct] and rows
-    breaches = httpx.get(f"{datasette_url}/kb/behavioral_health_part2_breaches.json",
-                         params={"_shape": "array"}, timeout=30).json()
+    breaches = httpx.get(
+        f"{datasette_url}/kb/behavioral_health_part2_breaches.json", params={"_shape": "array"}, timeout=30
+    ).json()
     assert all(PSYCHOTHERAPY_OR_PART2.search(b["description"] or "") or b["list"] == "part2" for b in breaches)
 
 

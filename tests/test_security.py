@@ -1,5 +1,6 @@
 """Security basics: no secrets in the repository, a polite crawler by default, and a read-only Datasette with
 SQL time and row limits (checked over HTTP on the real server). Markup escaping is tested with the site."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,12 @@ SECRET_PATTERNS = {
 
 def repository_files() -> list[Path]:
     """Files git tracks, plus new ones not ignored (the lead commits them later)."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=REPO_ROOT,
-                         capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
     return [REPO_ROOT / name for name in out.decode().split("\0") if name and (REPO_ROOT / name).is_file()]
 
 
@@ -47,12 +52,15 @@ def test_no_secrets_in_the_repository() -> None:
     assert ".env" in ignored or not (REPO_ROOT / ".env").exists()
 
 
-@pytest.mark.parametrize("pattern, sample", [
-    ("private key", "-----BEGIN " + "RSA PRIVATE KEY-----"),
-    ("AWS access key id", "AKIA" + "ABCDEFGHIJKLMNOP"),
-    ("GitHub token", "ghp_" + "a" * 36),
-    ("password in a URL", "postgres://admin:" + "hunter2@db.example.org/kb"),
-])
+@pytest.mark.parametrize(
+    "pattern, sample",
+    [
+        ("private key", "-----BEGIN " + "RSA PRIVATE KEY-----"),
+        ("AWS access key id", "AKIA" + "ABCDEFGHIJKLMNOP"),
+        ("GitHub token", "ghp_" + "a" * 36),
+        ("password in a URL", "postgres://admin:" + "hunter2@db.example.org/kb"),
+    ],
+)
 def test_secret_patterns_catch_their_kind(pattern: str, sample: str) -> None:
     assert SECRET_PATTERNS[pattern].search(f"x = '{sample}'")
 
@@ -87,21 +95,29 @@ def test_datasette_is_immutable_with_sql_limits(datasette_url: str, built: dict)
     [kb] = [d for d in httpx.get(f"{datasette_url}/-/databases.json", timeout=30).json() if d["name"] == "kb"]
     assert kb["is_mutable"] is False
 
-    for sql in ["delete from breaches", "update breaches set state = 'XX'", "drop table breaches",
-                "select 1; delete from breaches", "attach database '/tmp/x.db' as x",
-                "pragma writable_schema = 1"]:
+    for sql in [
+        "delete from breaches",
+        "update breaches set state = 'XX'",
+        "drop table breaches",
+        "select 1; delete from breaches",
+        "attach database '/tmp/x.db' as x",
+        "pragma writable_schema = 1",
+    ]:
         response = httpx.get(f"{datasette_url}/kb.json", params={"sql": sql}, timeout=30)
         assert response.status_code >= 400, (sql, response.text[:300])
-    count = httpx.get(f"{datasette_url}/kb.json", params={"sql": "select count(*) as n from breaches",
-                                                          "_shape": "array"}, timeout=30).json()
+    count = httpx.get(
+        f"{datasette_url}/kb.json", params={"sql": "select count(*) as n from breaches", "_shape": "array"}, timeout=30
+    ).json()
     assert count[0]["n"] > 6000
 
-    rows = httpx.get(f"{datasette_url}/kb.json", params={"sql": "select breach_id from breach_observations"},
-                     timeout=30).json()
+    rows = httpx.get(
+        f"{datasette_url}/kb.json", params={"sql": "select breach_id from breach_observations"}, timeout=30
+    ).json()
     assert len(rows["rows"]) == settings["max_returned_rows"] and rows["truncated"] is True
 
-    slow = ("with recursive c(x) as (select 1 union all select x + 1 from c where x < 10000000000) "
-            "select count(*) from c")
+    slow = (
+        "with recursive c(x) as (select 1 union all select x + 1 from c where x < 10000000000) select count(*) from c"
+    )
     response = httpx.get(f"{datasette_url}/kb.json", params={"sql": slow}, timeout=60)
     assert response.status_code >= 400 and "too long" in response.text.lower()
     assert hashlib.sha256(built["db"].read_bytes()).hexdigest() == db_sha

@@ -1,6 +1,7 @@
 """etl/similar.py and `kb similar`: RRF fusion, safe FTS queries, ranking, --like and similar_actions.
 
 Ranking tests use the real model on the hand-written mini corpus of tests/similar_corpus.py."""
+
 from __future__ import annotations
 
 import json
@@ -49,6 +50,7 @@ def ids(results):
 
 # ---- reciprocal rank fusion -------------------------------------------------------------------------
 
+
 def test_rrf_scores_are_sums_of_reciprocal_ranks():
     fused = dict(similar.rrf([["a", "b", "c"], ["b", "d"]], k=60))
     assert fused["b"] == pytest.approx(1 / 62 + 1 / 61)
@@ -71,6 +73,7 @@ def test_rrf_k_flattens_the_rank_differences():
 
 # ---- safe FTS queries -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fts_conn():
     conn = sqlite3.connect(":memory:")
@@ -80,8 +83,25 @@ def fts_conn():
     conn.close()
 
 
-@pytest.mark.parametrize("text", ['"', 'AND(', 'NEAR(a b)', '*', 'body:x', '-x', '^x', '"unclosed', "a OR",
-                                  "(((", "x AND NOT y", "café ünïcödé", "a\x00b", "' or 1=1 --"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        "AND(",
+        "NEAR(a b)",
+        "*",
+        "body:x",
+        "-x",
+        "^x",
+        '"unclosed',
+        "a OR",
+        "(((",
+        "x AND NOT y",
+        "café ünïcödé",
+        "a\x00b",
+        "' or 1=1 --",
+    ],
+)
 def test_fts_query_survives_syntax_characters(fts_conn, text):
     query = similar.fts_query(text)
     if query is not None:
@@ -102,8 +122,9 @@ def test_fts_query_matches_plurals_and_drops_stop_words(fts_conn):
     assert similar.fts_query("the stolen laptop") == '"stolen"* OR "laptop"*'
     assert similar.fts_query("of the and") is None
     assert similar.query_terms("an employee's car, _ _x 5 10") == ["employee", "car", "10"]
-    assert fts_conn.execute("select body from t where t match ?", (similar.fts_query("laptop"),)).fetchall() == \
-        [("stolen laptops and ransomware",)]
+    assert fts_conn.execute("select body from t where t match ?", (similar.fts_query("laptop"),)).fetchall() == [
+        ("stolen laptops and ransomware",)
+    ]
 
 
 def test_matched_terms():
@@ -111,6 +132,7 @@ def test_matched_terms():
 
 
 # ---- ranking with the real model --------------------------------------------------------------------
+
 
 def test_vector_ranker_finds_a_paraphrase_with_no_shared_words(searcher):
     conn, s = searcher
@@ -136,8 +158,9 @@ def test_hybrid_fuses_both_rankers(searcher):
     assert results[0]["id"] == "2019-05-01-beta-family-clinic"
     assert set(results[0]["ranks"]) == {"vector", "bm25"}
     v = {r["id"]: r["ranks"].get("vector") for r in s.search(conn, "laptop stolen", kind="actions", ranker="vector")}
-    assert results[0]["score"] == pytest.approx(round(1 / (60 + results[0]["ranks"]["vector"])
-                                                      + 1 / (60 + results[0]["ranks"]["bm25"]), 6))
+    assert results[0]["score"] == pytest.approx(
+        round(1 / (60 + results[0]["ranks"]["vector"]) + 1 / (60 + results[0]["ranks"]["bm25"]), 6)
+    )
     assert v  # the vector ranker alone returns the same kind of items
 
 
@@ -153,8 +176,17 @@ def test_kind_filter(searcher):
 def test_result_fields(searcher):
     conn, s = searcher
     action = s.search(conn, "ransomware risk analysis", kind="actions", k=1)[0]
-    assert {"kind", "id", "entity", "date", "amount", "score", "matched_terms", "shared_provisions",
-            "provisions"} <= set(action)
+    assert {
+        "kind",
+        "id",
+        "entity",
+        "date",
+        "amount",
+        "score",
+        "matched_terms",
+        "shared_provisions",
+        "provisions",
+    } <= set(action)
     assert action["amount"] in (1500000, 250000)
     assert {p["id"] for p in action["provisions"]} == {"164.308(a)(1)(ii)(A)", "164.308(a)(1)(ii)(B)"}
     breach = s.search(conn, "laptop stolen vehicle", kind="breaches", k=1)[0]
@@ -184,8 +216,10 @@ def test_like_finds_the_other_ransomware_case_with_shared_provisions(searcher):
 
 def test_similar_actions_table_agrees_with_like(searcher):
     conn, s = searcher
-    rows = conn.execute("select rank, similar_id, score, shared_provisions from similar_actions "
-                        "where action_id = ? order by rank", (ALPHA,)).fetchall()
+    rows = conn.execute(
+        "select rank, similar_id, score, shared_provisions from similar_actions where action_id = ? order by rank",
+        (ALPHA,),
+    ).fetchall()
     like = s.like(conn, ALPHA, k=len(rows))
     assert [r[1] for r in rows] == ids(like)
     assert [r[2] for r in rows] == [r["score"] for r in like]
@@ -195,15 +229,18 @@ def test_similar_actions_table_agrees_with_like(searcher):
     assert len(per_action) == n_actions and {c for (c,) in per_action} == {min(similar.NEIGHBOURS, n_actions - 1)}
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"query": ""}, "empty"),
-    ({"query": "   "}, "empty"),
-    ({"query": "x" * 2001}, "longer than 2000"),
-    ({"query": "x", "k": 0}, "k must be"),
-    ({"query": "x", "k": 101}, "k must be"),
-    ({"query": "x", "kind": "cases"}, "kind must be"),
-    ({"query": "x", "ranker": "magic"}, "ranker must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"query": ""}, "empty"),
+        ({"query": "   "}, "empty"),
+        ({"query": "x" * 2001}, "longer than 2000"),
+        ({"query": "x", "k": 0}, "k must be"),
+        ({"query": "x", "k": 101}, "k must be"),
+        ({"query": "x", "kind": "cases"}, "kind must be"),
+        ({"query": "x", "ranker": "magic"}, "ranker must be"),
+    ],
+)
 def test_bad_search_input(searcher, kwargs, message):
     conn, s = searcher
     with pytest.raises(similar.SearchError, match=message):
@@ -218,9 +255,12 @@ def test_like_unknown_action(searcher):
 
 # ---- kb similar -------------------------------------------------------------------------------------
 
+
 def test_cli_json(mini_kb):
-    result = CliRunner().invoke(cli, ["similar", "ransomware attack on a hospital", "--json", "--k", "3",
-                                      "--kind", "actions", "--db", str(mini_kb)])
+    result = CliRunner().invoke(
+        cli,
+        ["similar", "ransomware attack on a hospital", "--json", "--k", "3", "--kind", "actions", "--db", str(mini_kb)],
+    )
     assert result.exit_code == 0, result.output
     items = json.loads(result.output)
     assert len(items) == 3 and items[0]["id"] in {ALPHA, KAPPA}
@@ -236,13 +276,16 @@ def test_cli_like_and_text_output(mini_kb):
     assert "why: 164.308(a)(1)(ii)(A)" in result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "give either QUERY or --like"),
-    (["q", "--like", ALPHA], "give either QUERY or --like"),
-    (["--like", "nope"], "no enforcement action"),
-    (["q", "--k", "0"], "0 is not in the range"),
-    (['AND( "', "--ranker", "bm25"], None),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "give either QUERY or --like"),
+        (["q", "--like", ALPHA], "give either QUERY or --like"),
+        (["--like", "nope"], "no enforcement action"),
+        (["q", "--k", "0"], "0 is not in the range"),
+        (['AND( "', "--ranker", "bm25"], None),
+    ],
+)
 def test_cli_errors(mini_kb, args, message):
     result = CliRunner().invoke(cli, ["similar", *args, "--db", str(mini_kb)])
     if message is None:
@@ -253,6 +296,7 @@ def test_cli_errors(mini_kb, args, message):
 
 # ---- the real build ---------------------------------------------------------------------------------
 
+
 def test_real_build_neighbours(built_db):
     n_actions = built_db["enforcement_actions"].count
     assert built_db["similar_actions"].count == n_actions * similar.NEIGHBOURS
@@ -260,7 +304,8 @@ def test_real_build_neighbours(built_db):
     assert self_links == 0
     bad_order = built_db.execute(
         """select count(*) from similar_actions a join similar_actions b
-           on a.action_id = b.action_id and b.rank = a.rank + 1 where b.score > a.score""").fetchone()[0]
+           on a.action_id = b.action_id and b.rank = a.rank + 1 where b.score > a.score"""
+    ).fetchone()[0]
     assert bad_order == 0
 
 

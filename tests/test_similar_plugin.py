@@ -5,6 +5,7 @@ Most tests run a real Datasette on the hand-written mini corpus (tests/similar_c
 area's hooks and templates (the rest of the site expects the full database, so the installed kb_site
 plugin is unregistered and a small test plugin registers the similar-case route and row-page block); the
 last ones use the `datasette_url` fixture, `kb serve` on the pipeline-built database."""
+
 from __future__ import annotations
 
 import subprocess
@@ -45,13 +46,30 @@ def mini_url(tmp_path_factory):
     # Hand-written test template: the site's own action page needs the site plugin and the full database,
     # so the mini site shows Datasette's row page plus this area's block, as any action template includes it.
     (templates / "row-kb-enforcement_actions.html").write_text(
-        '{% extends "row.html" %}{% block content %}{{ super() }}{% include "_similar_cases.html" %}{% endblock %}')
+        '{% extends "row.html" %}{% block content %}{{ super() }}{% include "_similar_cases.html" %}{% endblock %}'
+    )
     port = free_port()
     log = root / "datasette.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", WITHOUT_KB_SITE, "serve", "-i", str(root / "kb.db"),
-                                 "--port", str(port), "--plugins-dir", str(plugins), "--template-dir", str(templates)],
-                                stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WITHOUT_KB_SITE,
+                "serve",
+                "-i",
+                str(root / "kb.db"),
+                "--port",
+                str(port),
+                "--plugins-dir",
+                str(plugins),
+                "--template-dir",
+                str(templates),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+        )
     url = wait_for_server(proc, f"http://127.0.0.1:{port}", log, timeout=60)
     yield url
     proc.terminate()
@@ -59,10 +77,11 @@ def mini_url(tmp_path_factory):
 
 
 # `datasette` with the installed kb_site plugin (entry point) unregistered before the app is built.
-WITHOUT_KB_SITE = ("from datasette.plugins import pm; pm.unregister(name='kb_site'); "
-                   "from datasette.cli import cli; cli()")
+WITHOUT_KB_SITE = (
+    "from datasette.plugins import pm; pm.unregister(name='kb_site'); from datasette.cli import cli; cli()"
+)
 
-SIMILAR_ONLY_PLUGIN = '''
+SIMILAR_ONLY_PLUGIN = """
 from datasette import hookimpl
 from datasette.utils import urlsafe_components
 
@@ -79,7 +98,7 @@ def extra_template_vars(view_name, database, table, request, datasette):
     if view_name != "row" or table != "enforcement_actions" or request is None:
         return {}
     return similar.row_page_vars(datasette, database, urlsafe_components(request.url_vars["pks"])[0])
-'''
+"""
 
 
 def get(url: str, path: str, **params) -> httpx.Response:
@@ -110,8 +129,10 @@ def test_like_json(mini_url):
     body = get(mini_url, "/-/similar.json", like=ALPHA, k="2").json()
     assert body["source"]["id"] == ALPHA and body["kind"] == "actions"
     assert body["results"][0]["id"] == KAPPA
-    assert [p["id"] for p in body["results"][0]["shared_provisions"]] == ["164.308(a)(1)(ii)(A)",
-                                                                          "164.308(a)(1)(ii)(B)"]
+    assert [p["id"] for p in body["results"][0]["shared_provisions"]] == [
+        "164.308(a)(1)(ii)(A)",
+        "164.308(a)(1)(ii)(B)",
+    ]
 
 
 def test_search_page(mini_url):
@@ -130,22 +151,25 @@ def test_empty_search_page_is_the_form(mini_url):
     assert 'class="similar-card"' not in r.text
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"q": ""}, "q is empty"),
-    ({"q": "   "}, "q is empty"),
-    ({"q": "x" * 2001}, "longer than 2000"),
-    ({"q": "x", "k": "0"}, "k must be"),
-    ({"q": "x", "k": "101"}, "k must be"),
-    ({"q": "x", "k": "ten"}, "k must be"),
-    ({"q": "x", "k": "1.5"}, "k must be"),
-    ({"q": "x", "k": "-3"}, "k must be"),
-    ({"q": "x", "kind": "cases"}, "kind must be"),
-    ({"q": "x", "ranker": "magic"}, "ranker must be"),
-    ({"like": "1999-01-01-nobody"}, "no enforcement action"),
-    ({"like": ""}, "like is empty"),
-    ({"q": "x", "like": ALPHA}, "not both"),
-    ({}, "give q"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"q": ""}, "q is empty"),
+        ({"q": "   "}, "q is empty"),
+        ({"q": "x" * 2001}, "longer than 2000"),
+        ({"q": "x", "k": "0"}, "k must be"),
+        ({"q": "x", "k": "101"}, "k must be"),
+        ({"q": "x", "k": "ten"}, "k must be"),
+        ({"q": "x", "k": "1.5"}, "k must be"),
+        ({"q": "x", "k": "-3"}, "k must be"),
+        ({"q": "x", "kind": "cases"}, "kind must be"),
+        ({"q": "x", "ranker": "magic"}, "ranker must be"),
+        ({"like": "1999-01-01-nobody"}, "no enforcement action"),
+        ({"like": ""}, "like is empty"),
+        ({"q": "x", "like": ALPHA}, "not both"),
+        ({}, "give q"),
+    ],
+)
 def test_bad_input_is_400_json(mini_url, params, message):
     r = get(mini_url, "/-/similar.json", **params)
     assert r.status_code == 400
@@ -158,7 +182,7 @@ def test_bad_input_on_the_html_page_is_400(mini_url):
 
 
 def test_fts_syntax_in_q_is_not_an_error(mini_url):
-    for q in ['"', 'AND(', 'NEAR(x y) *', "a:b -c"]:
+    for q in ['"', "AND(", "NEAR(x y) *", "a:b -c"]:
         r = get(mini_url, "/-/similar.json", q=q, ranker="bm25")
         assert r.status_code == 200, (q, r.text)
 
@@ -179,7 +203,7 @@ def test_script_in_the_query_renders_inert(mini_url):
 def test_row_page_shows_similar_cases(mini_url):
     r = get(mini_url, f"/kb/enforcement_actions/{ALPHA}")
     assert r.status_code == 200
-    section = r.text[r.text.index("<h2>Similar cases</h2>"):]
+    section = r.text[r.text.index("<h2>Similar cases</h2>") :]
     assert f'href="/kb/enforcement_actions/{KAPPA}"' in section
     assert "Kappa Orthopedics" in section and "$250,000" in section
     assert f"/-/similar?like={ALPHA}" in section
@@ -197,13 +221,15 @@ def test_searcher_is_loaded_once(tmp_path):
 
 # ---- on the pipeline-built database, served by `kb serve` -------------------------------------------
 
+
 def test_real_site_search_and_row_page(datasette_url, built_db):
     r = get(datasette_url, "/-/similar.json", q="stolen unencrypted laptop", kind="actions")
     assert r.status_code == 200
     results = r.json()["results"]
     assert len(results) == 10 and sum("laptop" in (x["summary"] or "").lower() for x in results) >= 5
     action_id, similar_id = built_db.execute(
-        "select action_id, similar_id from similar_actions where rank = 1 limit 1").fetchone()
+        "select action_id, similar_id from similar_actions where rank = 1 limit 1"
+    ).fetchone()
     page = get(datasette_url, f"/kb/enforcement_actions/{action_id}")
     assert page.status_code == 200 and "Similar cases" in page.text and similar_id in page.text
     assert get(datasette_url, "/-/similar.json", q="x", k="0").status_code == 400

@@ -1,6 +1,7 @@
 """The published site over HTTP: a real `kb serve` (Datasette + the site plugin) on the database the real
 pipeline built from the snapshot. Every canned query, feed and API example found in the merged metadata
 is requested; figures on the pages are checked against SQL on the same database."""
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,11 @@ def named_parameters(query: dict) -> list[str]:
 
 def example_params(metadata: dict, name: str) -> dict:
     query = metadata["databases"]["kb"]["queries"][name]
-    return dict(query.get("example_params")
-                or metadata.get("plugins", {}).get(PLUGIN, {}).get("example_params", {}).get(name) or {})
+    return dict(
+        query.get("example_params")
+        or metadata.get("plugins", {}).get(PLUGIN, {}).get("example_params", {}).get(name)
+        or {}
+    )
 
 
 def get(url: str, **kw) -> httpx.Response:
@@ -61,12 +65,13 @@ def get(url: str, **kw) -> httpx.Response:
 
 # ------------------------------------------------------------------ configuration
 
+
 def test_serve_command_is_read_only_with_cors_and_limits(tmp_path: Path) -> None:
     cmd = serve_command(tmp_path / "kb.db", 8001, tmp_path / "metadata.json")
     assert cmd[:3] == ["datasette", "serve", "-i"], "the database must be served immutable"
     assert "--cors" in cmd
     assert not {"--plugins-dir", "--template-dir", "--static"} & set(cmd), "the kb_site entry point brings the site"
-    settings = dict(zip(cmd[cmd.index("--setting") + 1::3], cmd[cmd.index("--setting") + 2::3], strict=True))
+    settings = dict(zip(cmd[cmd.index("--setting") + 1 :: 3], cmd[cmd.index("--setting") + 2 :: 3], strict=True))
     assert settings["sql_time_limit_ms"] == str(SETTINGS["sql_time_limit_ms"])
     assert settings["max_returned_rows"] == str(SETTINGS["max_returned_rows"])
     assert settings["allow_download"] == "true"
@@ -81,19 +86,27 @@ def test_example_params_name_only_existing_queries(metadata: dict) -> None:
 def test_serve_refuses_a_database_not_named_kb(tmp_path: Path) -> None:
     db = tmp_path / "site.db"
     db.write_bytes(b"")
-    result = subprocess.run([str(Path(sys.executable).parent / "kb"), "serve", "--db", str(db)],
-                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "kb"), "serve", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
     assert result.returncode != 0 and "must be named kb.db" in result.stderr
 
 
 # ------------------------------------------------------------------ canned queries and feeds
 
+
 def test_canned_query_returns_rows(datasette_url: str, metadata: dict, query_name: str) -> None:
     query = metadata["databases"]["kb"]["queries"][query_name]
     params = example_params(metadata, query_name)
     missing = set(named_parameters(query)) - set(params)
-    assert not missing, (f"canned query {query_name!r} needs example_params for {sorted(missing)} "
-                         f"(in its own metadata or under plugins.{PLUGIN}.example_params)")
+    assert not missing, (
+        f"canned query {query_name!r} needs example_params for {sorted(missing)} "
+        f"(in its own metadata or under plugins.{PLUGIN}.example_params)"
+    )
     r = get(f"{datasette_url}/kb/{query_name}.json?" + urlencode({**params, "_shape": "objects"}))
     assert r.status_code == 200, r.text[:500]
     assert r.json()["rows"], f"{query_name} with {params} returned no rows"
@@ -124,13 +137,17 @@ def test_feed_is_valid_atom_filterable_by_state_and_entity_type(datasette_url: s
     ids = [e.find(f"{ATOM}id").text for e in entries]
     assert len(ids) == len(set(ids)), "entry ids are unique"
     assert all(e.find(f"{ATOM}updated").text[:4].isdigit() for e in entries)
-    table, type_column = (("enforcement_actions", "entity_type") if feed == "feed_new_actions"
-                          else ("breaches", "covered_entity_type"))
+    table, type_column = (
+        ("enforcement_actions", "entity_type") if feed == "feed_new_actions" else ("breaches", "covered_entity_type")
+    )
     state, entity_type = built_db.execute(
         f"select state, {type_column} from {table} where state is not null and {type_column} is not null "
-        f"group by 1, 2 order by count(*) desc limit 1").fetchone()
-    filtered = get(f"{datasette_url}/kb/{feed}.json?" + urlencode(
-        {"state": state.lower(), "entity_type": entity_type, "_shape": "objects"}))
+        f"group by 1, 2 order by count(*) desc limit 1"
+    ).fetchone()
+    filtered = get(
+        f"{datasette_url}/kb/{feed}.json?"
+        + urlencode({"state": state.lower(), "entity_type": entity_type, "_shape": "objects"})
+    )
     rows = filtered.json()["rows"]
     assert rows and len(rows) <= len(entries) + 100
     assert {r["state"] for r in rows} == {state}
@@ -152,8 +169,10 @@ def test_feed_with_no_matching_rows_is_an_empty_valid_feed(datasette_url: str, f
 
 
 def test_breach_feed_reports_revisions_from_breach_changes(datasette_url: str, built_db) -> None:
-    change = built_db.execute("select breach_id, field, new_value from breach_changes where kind = 'revised' "
-                              "order by to_export_date desc, breach_id desc limit 1").fetchone()
+    change = built_db.execute(
+        "select breach_id, field, new_value from breach_changes where kind = 'revised' "
+        "order by to_export_date desc, breach_id desc limit 1"
+    ).fetchone()
     assert change, "the snapshot's under-investigation exports differ"
     rows = get(f"{datasette_url}/kb/feed_breach_reports.json?kind=revised&_shape=objects&_size=max").json()["rows"]
     revised = [r for r in rows if r["breach_id"] == change[0] and r["event"] == "revised"]
@@ -161,6 +180,7 @@ def test_breach_feed_reports_revisions_from_breach_changes(datasette_url: str, b
 
 
 # ------------------------------------------------------------------ API page, CORS, downloads
+
 
 def test_every_api_example_runs_as_written(datasette_url: str, tmp_path: Path) -> None:
     page = get(f"{datasette_url}/-/api")
@@ -172,8 +192,9 @@ def test_every_api_example_runs_as_written(datasette_url: str, tmp_path: Path) -
         argv = shlex.split(command)
         assert argv[0] == "curl" and argv[1].startswith(datasette_url)
         out = tmp_path / f"example-{i}"
-        result = subprocess.run([*argv, "-sS", "-o", str(out), "-w", "%{http_code}"], capture_output=True,
-                                text=True, timeout=120)
+        result = subprocess.run(
+            [*argv, "-sS", "-o", str(out), "-w", "%{http_code}"], capture_output=True, text=True, timeout=120
+        )
         assert result.stdout == "200", f"{command} -> {result.stdout} {result.stderr}"
         assert out.stat().st_size > 50, f"{command} returned almost nothing"
 
@@ -204,6 +225,7 @@ def test_every_table_downloads_as_json_and_csv(datasette_url: str) -> None:
 
 # ------------------------------------------------------------------ pages
 
+
 def test_home_page_says_what_the_kb_holds(datasette_url: str, built_db) -> None:
     html = get(datasette_url + "/").text
     n_actions = built_db.execute("select count(*) from enforcement_actions").fetchone()[0]
@@ -214,10 +236,15 @@ def test_home_page_says_what_the_kb_holds(datasette_url: str, built_db) -> None:
     assert first in html and last in html
     for (date,) in built_db.execute("select max(export_date) from exports group by list, tab"):
         assert f'<td class="last-export">{date}</td>' in html
-    for way in ('id="search-precedents"', 'id="browse-provisions"', 'id="browse-facets"',
-                'action="/-/similar"', 'name="_search"'):
+    for way in (
+        'id="search-precedents"',
+        'id="browse-provisions"',
+        'id="browse-facets"',
+        'action="/-/similar"',
+        'name="_search"',
+    ):
         assert way in html
-    assert html.count("<svg class=\"chart\"") == 4
+    assert html.count('<svg class="chart"') == 4
     dollars = built_db.execute("select sum(amount_usd) from enforcement_actions").fetchone()[0]
     assert f"${dollars:,}" in html
 
@@ -234,16 +261,25 @@ def _a_linked_action(built_db) -> str:
 
 def test_action_page_reads_like_a_case_brief(datasette_url: str, built_db) -> None:
     action_id = _a_linked_action(built_db)
-    a = dict(zip(["entity", "announced", "amount_usd", "summary"], built_db.execute(
-        "select entity, announced, amount_usd, summary from enforcement_actions where id = ?", [action_id]).fetchone(), strict=True))
+    a = dict(
+        zip(
+            ["entity", "announced", "amount_usd", "summary"],
+            built_db.execute(
+                "select entity, announced, amount_usd, summary from enforcement_actions where id = ?", [action_id]
+            ).fetchone(),
+            strict=True,
+        )
+    )
     html = get(f"{datasette_url}/kb/enforcement_actions/{quote(action_id)}").text
     assert 'class="case-brief"' in html
     assert f"<h1>{escape_html(a['entity'])}</h1>" in html
     assert a["announced"] in html and escape_html(a["summary"]) in html
     if a["amount_usd"] is not None:
         assert f"${a['amount_usd']:,}" in html
-    for (pid,) in built_db.execute("select distinct provision_id from action_provisions "
-                                   "where action_id = ? and provision_id is not null", [action_id]):
+    for (pid,) in built_db.execute(
+        "select distinct provision_id from action_provisions where action_id = ? and provision_id is not null",
+        [action_id],
+    ):
         assert f'href="/-/provision/{quote(pid, safe=".()")}"' in html
         assert f"https://www.ecfr.gov/current/title-45/section-{pid.split('(')[0]}" in html
     for (breach_id,) in built_db.execute("select breach_id from breach_action_links where action_id = ?", [action_id]):
@@ -263,7 +299,8 @@ def escape_html(s: str) -> str:
 def test_case_cards(datasette_url: str, built_db) -> None:
     action_id = _a_linked_action(built_db)
     entity, amount, cap = built_db.execute(
-        "select entity, amount_usd, cap_years from enforcement_actions where id = ?", [action_id]).fetchone()
+        "select entity, amount_usd, cap_years from enforcement_actions where id = ?", [action_id]
+    ).fetchone()
     txt = get(f"{datasette_url}/-/case-card/{quote(action_id)}.txt")
     md = get(f"{datasette_url}/-/case-card/{quote(action_id)}.md")
     assert txt.headers["content-type"].startswith("text/plain")
@@ -274,19 +311,23 @@ def test_case_cards(datasette_url: str, built_db) -> None:
             assert f"${amount:,}" in card
         assert "Lesson" in card and "Facts" in card
         assert f"/kb/enforcement_actions/{quote(action_id)}" in card
-        for (pid,) in built_db.execute("select distinct provision_id from action_provisions "
-                                       "where action_id = ? and provision_id is not null", [action_id]):
+        for (pid,) in built_db.execute(
+            "select distinct provision_id from action_provisions where action_id = ? and provision_id is not null",
+            [action_id],
+        ):
             assert pid in card.replace("\\", "")
     assert get(f"{datasette_url}/-/case-card/no-such-action.md").status_code == 404
 
 
 def test_provision_page_figures(datasette_url: str, built_db) -> None:
     pid = "164.308(a)(1)(ii)(A)"
-    rows = built_db.execute("""
+    rows = built_db.execute(
+        """
         with recursive tree(id) as (select ? union select p.id from provisions p join tree on p.parent = tree.id)
         select distinct a.id, a.amount_usd, a.year from action_provisions ap
         join enforcement_actions a on a.id = ap.action_id where ap.provision_id in (select id from tree)""",
-                            [pid]).fetchall()
+        [pid],
+    ).fetchall()
     assert rows, "the snapshot has risk-analysis actions"
     amounts = [r[1] for r in rows if r[1] is not None]
     html = get(f"{datasette_url}/-/provision/{quote(pid, safe='.()')}").text
@@ -305,13 +346,16 @@ def test_provision_page_figures(datasette_url: str, built_db) -> None:
 
 def test_provisions_browse_page_links_every_cited_provision(datasette_url: str, built_db) -> None:
     html = get(f"{datasette_url}/-/provisions").text
-    for (pid,) in built_db.execute("select distinct provision_id from action_provisions where provision_id is not null"):
+    for (pid,) in built_db.execute(
+        "select distinct provision_id from action_provisions where provision_id is not null"
+    ):
         assert f'href="/-/provision/{quote(pid, safe=".()")}"' in html
 
 
 def test_amounts_render_as_dollars_in_tables(datasette_url: str, built_db) -> None:
-    action_id, amount = built_db.execute("select id, amount_usd from enforcement_actions "
-                                         "where amount_usd >= 1000 order by amount_usd desc limit 1").fetchone()
+    action_id, amount = built_db.execute(
+        "select id, amount_usd from enforcement_actions where amount_usd >= 1000 order by amount_usd desc limit 1"
+    ).fetchone()
     html = get(f"{datasette_url}/kb/enforcement_actions?id={quote(action_id)}").text
     assert f'<span class="usd">${amount:,}</span>' in html
 
@@ -319,7 +363,8 @@ def test_amounts_render_as_dollars_in_tables(datasette_url: str, built_db) -> No
 def test_entity_ids_link_to_the_entity_page(datasette_url: str, built_db) -> None:
     breach_id, entity_id = built_db.execute(
         "select breach_id, b.entity_id from breach_action_links l join breaches b on b.id = l.breach_id "
-        "where l.action_id = '2018-10-15-anthem'").fetchone()
+        "where l.action_id = '2018-10-15-anthem'"
+    ).fetchone()
     html = get(f"{datasette_url}/kb/breaches?id={quote(breach_id)}").text
     assert f'<a href="/kb/entities/{quote(entity_id, safe="")}">{entity_id}</a>' in html
     assert get(f"{datasette_url}/kb/entities/{quote(entity_id, safe='')}").status_code == 200
@@ -328,9 +373,14 @@ def test_entity_ids_link_to_the_entity_page(datasette_url: str, built_db) -> Non
 # ------------------------------------------------------------------ source text is data, never markup
 
 HOSTILE_PAGES = [
-    "/", f"/kb/enforcement_actions/{HOSTILE_ACTION_ID}", f"/kb/breaches/{HOSTILE_BREACH_ID}",
-    "/kb/enforcement_actions?state=ZZ", "/kb/breaches?state=ZZ", "/-/provisions",
-    "/kb/feed_new_actions?state=ZZ", "/kb/actions_by_ids?ids=" + HOSTILE_ACTION_ID,
+    "/",
+    f"/kb/enforcement_actions/{HOSTILE_ACTION_ID}",
+    f"/kb/breaches/{HOSTILE_BREACH_ID}",
+    "/kb/enforcement_actions?state=ZZ",
+    "/kb/breaches?state=ZZ",
+    "/-/provisions",
+    "/kb/feed_new_actions?state=ZZ",
+    "/kb/actions_by_ids?ids=" + HOSTILE_ACTION_ID,
 ]
 
 
@@ -338,7 +388,7 @@ HOSTILE_PAGES = [
 def test_source_markup_is_inert(hostile_site: str, path: str) -> None:
     r = get(hostile_site + path)
     assert r.status_code == 200
-    for raw in (SCRIPT, IMG, "onerror=\"window", f'href="{JS_URL}', "href='javascript:", 'href="javascript:'):
+    for raw in (SCRIPT, IMG, 'onerror="window', f'href="{JS_URL}', "href='javascript:", 'href="javascript:'):
         assert raw not in r.text, f"{path} carries {raw!r} unescaped"
 
 
@@ -368,6 +418,7 @@ def test_hostile_feeds_and_case_cards(hostile_site: str) -> None:
 
 # ------------------------------------------------------------------ publish bundle
 
+
 def test_publish_bundle_serves_the_site(built: dict, tmp_path: Path) -> None:
     bundle = publish_bundle(built["db"], tmp_path / "dist")
     for part in ("kb.db", "metadata.json", "requirements.txt", "run.sh"):
@@ -389,20 +440,35 @@ def test_publish_bundle_serves_the_site(built: dict, tmp_path: Path) -> None:
     # The wheel installed (without its dependencies: this environment has them) ahead of the project's
     # editable install, so the bundle's server runs the site from the wheel.
     site = tmp_path / "site-packages"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
     env = dict(os.environ, DATASETTE=str(Path(sys.executable).parent / "datasette"), PYTHONPATH=str(site))
-    listed = subprocess.run([sys.executable, "-c", "import json; from datasette.plugins import get_plugins; "
-                             "print(json.dumps(get_plugins()))"], env=env, capture_output=True, text=True, check=True,
-                            cwd=tmp_path)  # not the repository: `python -c` imports from its working directory
+    listed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from datasette.plugins import get_plugins; print(json.dumps(get_plugins()))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )  # not the repository: `python -c` imports from its working directory
     (plugin,) = [p for p in json.loads(listed.stdout) if p["templates_path"]]
     assert plugin["templates_path"] == str(site / "kb_site" / "templates")
     assert plugin["static_path"] == str(site / "kb_site" / "static")
     port = free_port()
     log = tmp_path / "bundle.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([str(bundle / "run.sh"), str(port), "127.0.0.1"], cwd=tmp_path, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(bundle / "run.sh"), str(port), "127.0.0.1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = wait_for_server(proc, f"http://127.0.0.1:{port}", log)
         home = get(url + "/").text

@@ -1,5 +1,6 @@
 """The site is the installable Datasette plugin package kb_site: the `datasette` entry point registers it,
 and Datasette finds its hooks, templates and static files without any --plugins-dir / --template-dir."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,14 @@ from pathlib import Path
 from conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "kb_site"
-HOOKS = {"extra_css_urls", "extra_template_vars", "register_output_renderer", "register_routes", "render_cell"}
+HOOKS = {
+    "extra_css_urls",
+    "extra_template_vars",
+    "register_output_renderer",
+    "register_routes",
+    "render_cell",
+    "startup",
+}
 
 
 def test_the_entry_point_registers_kb_site() -> None:
@@ -24,13 +32,23 @@ def test_the_entry_point_registers_kb_site() -> None:
 
 def test_datasette_lists_the_plugin_with_its_templates_and_static_files() -> None:
     # A fresh interpreter, as `datasette serve` starts: plugins are loaded from the entry points.
-    out = subprocess.run([sys.executable, "-c", "import json; from datasette.plugins import get_plugins; "
-                          "print(json.dumps(get_plugins()))"], capture_output=True, text=True, check=True, cwd="/")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from datasette.plugins import get_plugins; print(json.dumps(get_plugins()))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
     (plugin,) = [p for p in json.loads(out.stdout) if p["templates_path"] == str(PACKAGE / "templates")]
     assert plugin["static_path"] == str(PACKAGE / "static")
     assert set(plugin["hooks"]) == HOOKS
-    listed = subprocess.run([str(Path(sys.executable).parent / "datasette"), "plugins"],
-                            capture_output=True, text=True, check=True, cwd="/")
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "datasette"), "plugins"], capture_output=True, text=True, check=True, cwd="/"
+    )
     (shown,) = [p for p in json.loads(listed.stdout) if p["name"] == plugin["name"]]
     assert shown["templates"] and shown["static"]
 

@@ -4,6 +4,7 @@ Scrapy's own crawl command exits 0 even when the spider closed on an error (it o
 crawler could not start). etl/build.py and `kb crawl` rely on the exit code, so this override, picked
 up through COMMANDS_MODULE, exits 1 when `crawlers.outcome.crawl_failure` says the crawl failed.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -15,6 +15,7 @@ logged error line naming the file (CloseSpider, no traceback), and the project's
 non-zero. In replay, every file name is checked before any file is read. An export without records (the
 header alone) gives one export item, so that it still reaches the raw files (docs/architecture.md).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,9 +61,16 @@ class BreachPortalSpider(scrapy.Spider):
         """One raw file per export: RAW_DIR/breach_portal/<export file stem>.jsonl."""
         return PurePath(item["export_file"]).stem
 
-    def __init__(self, export: str | None = None, out: str | None = None, export_date: str | None = None,
-                 force: str | bool = False, lists: str = ",".join(LISTS), portal_url: str = PORTAL_URL,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        export: str | None = None,
+        out: str | None = None,
+        export_date: str | None = None,
+        force: str | bool = False,
+        lists: str = ",".join(LISTS),
+        portal_url: str = PORTAL_URL,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.export = Path(export) if export else None
         self.out = Path(out) if out else None
@@ -100,8 +108,9 @@ class BreachPortalSpider(scrapy.Spider):
                     yield item
             return
         for list_ in self.lists:
-            yield scrapy.Request(self.portal_url + LIST_PAGES[list_], callback=self.parse_page,
-                                 cb_kwargs={"list_": list_})
+            yield scrapy.Request(
+                self.portal_url + LIST_PAGES[list_], callback=self.parse_page, cb_kwargs={"list_": list_}
+            )
 
     def _export_paths(self, export: Path) -> list[Path]:
         if export.is_file():
@@ -120,9 +129,11 @@ class BreachPortalSpider(scrapy.Spider):
             try:
                 found.append((path, export_info_from_name(path.name)))
             except ExportFormatError:
-                self._fail(f"{path}: file name: cannot tell list, tab and export date from {path.name!r}; expected "
-                           f"{EXPORT_NAME_PATTERN} (rename it, or add it with `kb import-export FILE --tab TAB "
-                           f"--date YYYY-MM[-DD] [--list part2]`)")
+                self._fail(
+                    f"{path}: file name: cannot tell list, tab and export date from {path.name!r}; expected "
+                    f"{EXPORT_NAME_PATTERN} (rename it, or add it with `kb import-export FILE --tab TAB "
+                    f"--date YYYY-MM[-DD] [--list part2]`)"
+                )
         return found
 
     # --- the shared parse path -------------------------------------------------------------------------
@@ -136,7 +147,7 @@ class BreachPortalSpider(scrapy.Spider):
         except ExportFormatError as e:
             message = str(e)
             if path is not None and message.startswith(info.export_file):
-                message = str(path) + message[len(info.export_file):]
+                message = str(path) + message[len(info.export_file) :]
             self._fail(message)
 
     def _fail(self, message: str) -> NoReturn:
@@ -158,20 +169,33 @@ class BreachPortalSpider(scrapy.Spider):
             control = jsf.find_control(form.xpath(".//div[@id=$id]", id=active.panel_id)[0], EXPORT_LABEL)
         except (jsf.JsfError, StopIteration, IndexError) as e:
             self._fail(f"{response.url}: unexpected page: {e}")
-        state = {"list_": list_, "action": response.urljoin(jsf.form_action(form)), "fields": fields,
-                 "view": view, "todo": [t for t in view.tabs if t != active]}
+        state = {
+            "list_": list_,
+            "action": response.urljoin(jsf.form_action(form)),
+            "fields": fields,
+            "view": view,
+            "todo": [t for t in view.tabs if t != active],
+        }
         yield self.export_request(state, control, tab)
 
     def export_request(self, state: dict, control: jsf.Control, tab: str) -> scrapy.FormRequest:
         """The non-AJAX form post that downloads the CSV export of the current tab."""
-        return scrapy.FormRequest(state["action"], formdata={**state["fields"], **control.params()},
-                                  callback=self.parse_export_response, cb_kwargs={"state": state, "tab": tab},
-                                  dont_filter=True)
+        return scrapy.FormRequest(
+            state["action"],
+            formdata={**state["fields"], **control.params()},
+            callback=self.parse_export_response,
+            cb_kwargs={"state": state, "tab": tab},
+            dont_filter=True,
+        )
 
     def parse_export_response(self, response: Response, state: dict, tab: str) -> Iterator[Any]:
         """A live export answer: check and parse it, save it if the guard agrees, then go to the next tab."""
-        info = ExportInfo(export_file=export_file_name(state["list_"], tab, self.export_date),
-                          list=state["list_"], tab=tab, export_date=self.export_date)
+        info = ExportInfo(
+            export_file=export_file_name(state["list_"], tab, self.export_date),
+            list=state["list_"],
+            tab=tab,
+            export_date=self.export_date,
+        )
         try:
             items = list(parse_export(response.body, info))
         except ExportFormatError as e:
@@ -194,9 +218,14 @@ class BreachPortalSpider(scrapy.Spider):
 
     def tab_change_request(self, state: dict, tab: jsf.Tab) -> scrapy.FormRequest:
         """The PrimeFaces AJAX post that switches the tab view to `tab`."""
-        return scrapy.FormRequest(state["action"], formdata=jsf.tab_change_formdata(state["fields"], state["view"], tab),
-                                  headers=jsf.AJAX_HEADERS, callback=self.parse_tab_change,
-                                  cb_kwargs={"state": state, "tab": tab}, dont_filter=True)
+        return scrapy.FormRequest(
+            state["action"],
+            formdata=jsf.tab_change_formdata(state["fields"], state["view"], tab),
+            headers=jsf.AJAX_HEADERS,
+            callback=self.parse_tab_change,
+            cb_kwargs={"state": state, "tab": tab},
+            dont_filter=True,
+        )
 
     def parse_tab_change(self, response: Response, state: dict, tab: jsf.Tab) -> Iterator[scrapy.Request]:
         """The partial-response of a tab switch: new view state and tab content, then export that tab."""
@@ -207,8 +236,12 @@ class BreachPortalSpider(scrapy.Spider):
         except jsf.JsfError as e:
             self._fail(f"{response.url}: switching to tab {tab.label!r}: {e}")
         name, _ = jsf.view_state(state["fields"])
-        fields = {**state["fields"], **jsf.form_fields(scope), name: partial.view_state,
-                  f"{state['view'].id}_activeIndex": str(tab.index)}
+        fields = {
+            **state["fields"],
+            **jsf.form_fields(scope),
+            name: partial.view_state,
+            f"{state['view'].id}_activeIndex": str(tab.index),
+        }
         next_state = {**state, "fields": fields, "todo": state["todo"][1:]}
         yield self.export_request(next_state, control, self._tab_name(tab))
 

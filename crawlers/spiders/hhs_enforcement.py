@@ -24,6 +24,7 @@ Raw item fields: the hhs_enforcement contract of docs/architecture.md plus `line
 line where a replayed row starts; null live) and `error` (null, or why the row is not a page).
 `sha256` is of the bytes as fetched: the response body live, the row's Text cell (UTF-8) in replay.
 """
+
 from __future__ import annotations
 
 import csv
@@ -59,7 +60,9 @@ URL_DATE_RE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 # A date line such as "FOR IMMEDIATE RELEASE October 15, 2018" or "Date: May 23, 2019".
 DATE_LINE_RE = re.compile(
     r"(?:for immediate release:?|date:|released:?)?\s*(January|February|March|April|May|June|July|August"
-    r"|September|October|November|December)\s+(\d{1,2}),?\s+(\d{4})", re.I)
+    r"|September|October|November|December)\s+(\d{1,2}),?\s+(\d{4})",
+    re.I,
+)
 DATE_BLOCKS = 4  # only the top of the page: later dates are the story's, not the page's
 
 # Where the page's own content is, newest layouts first; body is the last resort.
@@ -76,8 +79,7 @@ REPLAY_COLUMNS = ("url", "text")
 ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[nt\\])")
 ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 
-RAW_FIELDS = ("source", "url", "kind", "title", "published", "text", "links", "fetched_from",
-              "sha256", "line", "error")
+RAW_FIELDS = ("source", "url", "kind", "title", "published", "text", "links", "fetched_from", "sha256", "line", "error")
 
 
 class ReplayInputError(ValueError):
@@ -137,11 +139,20 @@ class HhsEnforcementSpider(scrapy.Spider):
 
     def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
         pdf = read_pdf(response.body)
-        yield _item(url=response.url, kind="agreement_pdf", title=pdf.title, published=None,
-                    text=pdf.text, links=[], fetched_from=response.url, raw=response.body)
+        yield _item(
+            url=response.url,
+            kind="agreement_pdf",
+            title=pdf.title,
+            published=None,
+            text=pdf.text,
+            links=[],
+            fetched_from=response.url,
+            raw=response.body,
+        )
 
 
 # -- replay -------------------------------------------------------------------------------------
+
 
 def replay_files(export: Path) -> list[Path]:
     """The CSV files of an export (a file or a directory), each checked for the needed columns."""
@@ -155,8 +166,8 @@ def replay_files(export: Path) -> list[Path]:
         missing = [c for c in REPLAY_COLUMNS if c not in header]
         if missing:
             raise ReplayInputError(
-                f"{path}: line 1: missing column(s) {', '.join(missing)} (case-insensitive); "
-                f"header is {header!r}")
+                f"{path}: line 1: missing column(s) {', '.join(missing)} (case-insensitive); header is {header!r}"
+            )
     return files
 
 
@@ -195,8 +206,9 @@ def replay_items(path: Path) -> Iterator[dict[str, Any]]:
         start = reader.line_num + 1
 
 
-def replay_row_item(row: list[str], url_col: int, text_col: int, *, fetched_from: str, line: int,
-                    width: int) -> dict[str, Any]:
+def replay_row_item(
+    row: list[str], url_col: int, text_col: int, *, fetched_from: str, line: int, width: int
+) -> dict[str, Any]:
     """Parse one recorded row; a row that is not a page gives an item with `error` set."""
     url = row[url_col].strip() if len(row) > url_col else ""
     cell = row[text_col] if len(row) > text_col else ""
@@ -208,13 +220,22 @@ def replay_row_item(row: list[str], url_col: int, text_col: int, *, fetched_from
     elif not (cell.startswith("[") and cell.endswith("]")):
         error = "field Text: not a recorded list of <p> elements (expected '[...]')"
     if error:
-        return _item(url=url or None, kind=None, title=None, published=None, text=None, links=[],
-                     fetched_from=fetched_from, raw=cell.encode("utf-8"), line=line, error=error)
+        return _item(
+            url=url or None,
+            kind=None,
+            title=None,
+            published=None,
+            text=None,
+            links=[],
+            fetched_from=fetched_from,
+            raw=cell.encode("utf-8"),
+            line=line,
+            error=error,
+        )
     html = f"<html><body>{decode_escapes(cell[1:-1])}</body></html>"
     response = HtmlResponse(url=url, body=html.encode("utf-8"), encoding="utf-8")
     kind = "case_page" if CASE_PAGE_RE.match(url) else "press_release"
-    return _page_item(response, kind=kind, fetched_from=fetched_from, raw=cell.encode("utf-8"),
-                      line=line)
+    return _page_item(response, kind=kind, fetched_from=fetched_from, raw=cell.encode("utf-8"), line=line)
 
 
 def decode_escapes(text: str) -> str:
@@ -222,33 +243,65 @@ def decode_escapes(text: str) -> str:
 
     codecs' unicode_escape would also mangle the file's real non-ASCII characters, so not that.
     """
+
     def one(m: re.Match[str]) -> str:
         code = m.group(1)
         return ESCAPES.get(code) or chr(int(code[1:], 16))
+
     return ESCAPE_RE.sub(one, text)
 
 
 # -- shared page parsing ----------------------------------------------------------------------
 
-def _page_item(response: Response, *, kind: str, fetched_from: str, raw: bytes,
-               line: int | None = None) -> dict[str, Any]:
+
+def _page_item(
+    response: Response, *, kind: str, fetched_from: str, raw: bytes, line: int | None = None
+) -> dict[str, Any]:
     root = main_content(response)
     blocks = _content_blocks(root)
     title, title_el = _parse_title(response, root)
     text = "\n\n".join(t for b in blocks if b.root is not title_el and (t := _block_text(b)))
     if not blocks:  # content outside any block element (old table layouts): take it whole
         text = _block_text(root)
-    return _item(url=response.url, kind=kind, title=title, published=_parse_published(response, root, blocks),
-                 text=text, links=page_links(response, root, blocks), fetched_from=fetched_from,
-                 raw=raw, line=line)
+    return _item(
+        url=response.url,
+        kind=kind,
+        title=title,
+        published=_parse_published(response, root, blocks),
+        text=text,
+        links=page_links(response, root, blocks),
+        fetched_from=fetched_from,
+        raw=raw,
+        line=line,
+    )
 
 
-def _item(*, url: str | None, kind: str | None, title: str | None, published: str | None,
-          text: str | None, links: list[str], fetched_from: str, raw: bytes,
-          line: int | None = None, error: str | None = None) -> dict[str, Any]:
-    return {"source": "hhs_enforcement", "url": url, "kind": kind, "title": title,
-            "published": published, "text": text, "links": links, "fetched_from": fetched_from,
-            "sha256": hashlib.sha256(raw).hexdigest(), "line": line, "error": error}
+def _item(
+    *,
+    url: str | None,
+    kind: str | None,
+    title: str | None,
+    published: str | None,
+    text: str | None,
+    links: list[str],
+    fetched_from: str,
+    raw: bytes,
+    line: int | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "source": "hhs_enforcement",
+        "url": url,
+        "kind": kind,
+        "title": title,
+        "published": published,
+        "text": text,
+        "links": links,
+        "fetched_from": fetched_from,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "line": line,
+        "error": error,
+    }
 
 
 def main_content(response: Response) -> Selector:
@@ -278,8 +331,11 @@ def _outside_furniture(sel: SelectorList[Selector], root: Selector) -> list[Sele
 def _content_blocks(root: Selector) -> list[Selector]:
     """Outermost block elements of the content, in order, up to the first piece of page chrome."""
     selves = " or ".join(f"self::{b}" for b in BLOCKS)
-    blocks = [b for b in _outside_furniture(root.xpath(f".//*[{selves}]"), root)
-              if not any(a.tag in BLOCKS for a in _ancestors_within(b.root, root.root))]
+    blocks = [
+        b
+        for b in _outside_furniture(root.xpath(f".//*[{selves}]"), root)
+        if not any(a.tag in BLOCKS for a in _ancestors_within(b.root, root.root))
+    ]
     for i, block in enumerate(blocks):
         if _is_chrome(block):
             return blocks[:i]
@@ -287,8 +343,9 @@ def _content_blocks(root: Selector) -> list[Selector]:
 
 
 def _is_chrome(block: Selector) -> bool:
-    return (_block_text(block).lower() in CHROME_TEXT
-            or bool(block.xpath(f".//a[contains(@class, '{CHROME_LINK_CLASS}')]")))
+    return _block_text(block).lower() in CHROME_TEXT or bool(
+        block.xpath(f".//a[contains(@class, '{CHROME_LINK_CLASS}')]")
+    )
 
 
 def _block_text(block: Selector) -> str:
@@ -324,8 +381,7 @@ def _parse_published(response: Response, root: Selector, blocks: list[Selector])
     return None
 
 
-def page_links(response: Response, root: Selector | None = None,
-               blocks: Iterable[Selector] | None = None) -> list[str]:
+def page_links(response: Response, root: Selector | None = None, blocks: Iterable[Selector] | None = None) -> list[str]:
     """Absolute http(s) links of the main content in page order, without fragments, deduplicated;
     links inside page furniture or after the content (chrome) are left out."""
     root = root if root is not None else main_content(response)

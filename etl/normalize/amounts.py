@@ -5,6 +5,7 @@ Handles "$16 million", "$16,000,000", "$999000" (a scraper that dropped the comm
 lossy scraper). Values are whole dollars computed with Decimal (no float rounding: $5.55 million is
 5,550,000 exactly); cents are rounded half-up.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,15 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 _MULTIPLIERS = {
-    "thousand": 10**3, "k": 10**3,
-    "million": 10**6, "mil": 10**6, "mn": 10**6, "m": 10**6,
-    "billion": 10**9, "bn": 10**9, "b": 10**9,
+    "thousand": 10**3,
+    "k": 10**3,
+    "million": 10**6,
+    "mil": 10**6,
+    "mn": 10**6,
+    "m": 10**6,
+    "billion": 10**9,
+    "bn": 10**9,
+    "b": 10**9,
 }
 _SPACE = r"(?:\s|\\xa0|&nbsp;)"
 _AMOUNT = re.compile(

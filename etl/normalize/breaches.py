@@ -3,6 +3,7 @@
 Pure: the caller passes the export's date as the upper bound for submission dates, so a test can
 inject any "today" and a rebuild of the same files gives the same result.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,21 +29,49 @@ COVERED_ENTITY_TYPES = {
 # 2024-08 archive and the 2026 under-investigation exports). "Other Portable Electronic Device" is
 # one value, which is why cells are split on ", " and each piece checked against this list.
 BREACH_TYPES = (
-    "Hacking/IT Incident", "Improper Disposal", "Loss", "Other", "Theft",
-    "Unauthorized Access/Disclosure", "Unknown",
+    "Hacking/IT Incident",
+    "Improper Disposal",
+    "Loss",
+    "Other",
+    "Theft",
+    "Unauthorized Access/Disclosure",
+    "Unknown",
 )
 LOCATIONS = (
-    "Desktop Computer", "Electronic Medical Record", "Email", "Laptop", "Network Server", "Other",
-    "Other Portable Electronic Device", "Paper/Films",
+    "Desktop Computer",
+    "Electronic Medical Record",
+    "Email",
+    "Laptop",
+    "Network Server",
+    "Other",
+    "Other Portable Electronic Device",
+    "Paper/Films",
 )
 
 PLACEHOLDER_COUNTS = (500, 501)
-FIELDS = ("name", "state", "covered_entity_type", "individuals_affected", "submission_date",
-          "breach_type", "location", "business_associate_present", "web_description")
+FIELDS = (
+    "name",
+    "state",
+    "covered_entity_type",
+    "individuals_affected",
+    "submission_date",
+    "breach_type",
+    "location",
+    "business_associate_present",
+    "web_description",
+)
 # The 42 CFR Part 2 export has no covered entity type, and its yes/no column is "Qualified Service
 # Organization Present" (crawlers/exports.py PART2_COLUMNS), not "Business Associate Present".
-PART2_FIELDS = ("name", "state", "individuals_affected", "submission_date", "breach_type", "location",
-                "qualified_service_organization_present", "web_description")
+PART2_FIELDS = (
+    "name",
+    "state",
+    "individuals_affected",
+    "submission_date",
+    "breach_type",
+    "location",
+    "qualified_service_organization_present",
+    "web_description",
+)
 QSO_FIELD = "qualified_service_organization_present"
 LIST_PREFIX = {"hipaa": "", "part2": "p2-"}
 
@@ -82,7 +111,7 @@ def parse_individuals(raw: str | None) -> int | None:
 
 
 def parse_multi(raw: str | None, vocabulary: tuple[str, ...]) -> list[str]:
-    """"Theft, Unauthorized Access/Disclosure" -> both values; every piece must be in the vocabulary."""
+    """ "Theft, Unauthorized Access/Disclosure" -> both values; every piece must be in the vocabulary."""
     text = " ".join((raw or "").split())
     if not text:
         return []
@@ -142,8 +171,11 @@ def normalize_row(fields: dict[str, str | None], not_after: date) -> dict:
     # A row has the yes/no column of its list: business associate (HIPAA) or qualified service organization
     # (Part 2); the other one is None. A row with neither is checked (and rejected) as a HIPAA row.
     qso = field(QSO_FIELD, parse_yes_no) if QSO_FIELD in fields else None
-    ba = (field("business_associate_present", parse_yes_no)
-          if "business_associate_present" in fields or QSO_FIELD not in fields else None)
+    ba = (
+        field("business_associate_present", parse_yes_no)
+        if "business_associate_present" in fields or QSO_FIELD not in fields
+        else None
+    )
     if errors:
         raise RowRejected(errors)
     return {

@@ -1,4 +1,5 @@
 """Dates as the Breach Portal exports them (MM/DD/YYYY), checked for plausibility."""
+
 from __future__ import annotations
 
 import calendar

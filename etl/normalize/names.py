@@ -4,6 +4,7 @@
 characters. `name_key` reduces it to what identifies the organisation, so that
 "Bay Oral Surgery & Implant Center, Inc." and "bay oral surgery and implant center" meet.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,10 +13,27 @@ import unicodedata
 # Tokens that only say what legal form the organisation has. Stripped from the end of the key,
 # repeatedly ("X Holdings Co., Ltd." -> "x holdings"). Periods are removed before this test, so
 # "L.L.C." and "P.C." arrive here as "llc" and "pc".
-LEGAL_SUFFIXES = frozenset({
-    "inc", "incorporated", "llc", "llp", "lllp", "lp", "pc", "pllc", "pa", "psc", "corp",
-    "corporation", "co", "company", "ltd", "limited", "plc",
-})
+LEGAL_SUFFIXES = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "llc",
+        "llp",
+        "lllp",
+        "lp",
+        "pc",
+        "pllc",
+        "pa",
+        "psc",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "ltd",
+        "limited",
+        "plc",
+    }
+)
 
 # "d/b/a", "d.b.a", "dba", "d/b/a/", "doing business as", "f/k/a", "formerly", "a/k/a": what follows
 # is another name of the same organisation; the key is built from the legal name before it.
@@ -54,7 +72,7 @@ def _ascii_fold(text: str) -> str:
 def _key_of(text: str) -> str:
     text = _ascii_fold(text).lower()
     text = text.replace("&", " and ")
-    text = re.sub(r"['.]", "", text)          # "women's" -> "womens", "l.l.c." -> "llc"
+    text = re.sub(r"['.]", "", text)  # "women's" -> "womens", "l.l.c." -> "llc"
     tokens = re.sub(r"[^a-z0-9]+", " ", text).split()
     if len(tokens) > 1 and tokens[0] == "the":
         tokens = tokens[1:]

@@ -1,5 +1,6 @@
 """What a person sees: the site in headless Chromium, on the database the real pipeline built.
 Home page -> full-text search -> similar-case search -> an action's case brief -> a provision page."""
+
 from __future__ import annotations
 
 import re
@@ -82,8 +83,9 @@ def test_similar_case_search(page, datasette_url) -> None:
 
 
 def test_case_card_opens_as_text(page, datasette_url, built_db) -> None:
-    action_id = built_db.execute("select id from enforcement_actions where amount_usd is not null "
-                                 "order by amount_usd desc limit 1").fetchone()[0]
+    action_id = built_db.execute(
+        "select id from enforcement_actions where amount_usd is not null order by amount_usd desc limit 1"
+    ).fetchone()[0]
     page.goto(f"{datasette_url}/kb/enforcement_actions/{action_id}")
     page.click("a.case-card-txt")
     page.wait_for_load_state()
@@ -92,14 +94,21 @@ def test_case_card_opens_as_text(page, datasette_url, built_db) -> None:
 
 
 def test_hostile_source_text_never_runs(page, hostile_site) -> None:
-    for i, path in enumerate(["/", f"/kb/enforcement_actions/{HOSTILE_ACTION_ID}",
-                              f"/kb/breaches/{HOSTILE_BREACH_ID}", "/kb/enforcement_actions?state=ZZ"]):
+    for i, path in enumerate(
+        [
+            "/",
+            f"/kb/enforcement_actions/{HOSTILE_ACTION_ID}",
+            f"/kb/breaches/{HOSTILE_BREACH_ID}",
+            "/kb/enforcement_actions?state=ZZ",
+        ]
+    ):
         page.goto(hostile_site + path)
         page.wait_for_load_state("load")
         assert page.evaluate("typeof window.__pwned") == "undefined", f"injected script ran on {path}"
         assert page.locator("a[href^='javascript:']").count() == 0
         shoot(page, f"06-hostile-{i}")
     page.goto(f"{hostile_site}/kb/enforcement_actions/{HOSTILE_ACTION_ID}")
-    assert "<script>window.__pwned = 'script'</script>" in page.locator("article.case-brief h1").inner_text(), \
+    assert "<script>window.__pwned = 'script'</script>" in page.locator("article.case-brief h1").inner_text(), (
         "the markup is shown as text"
+    )
     _no_problems(page)
