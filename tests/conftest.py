@@ -17,14 +17,17 @@ SNAPSHOT_DIR = Path(os.environ.get("KB_SNAPSHOT_DIR", REPO_ROOT.parent / "shared
 KB = str(Path(sys.executable).parent / "kb")
 
 
-# Test tiers (README "A map of the code"): a test is `build` when it needs a `kb build` of real exports, `server` when it
-# talks to a real `kb serve` / Datasette process, `browser` when it drives Chromium. `make check` runs the
-# rest (pure functions, small SQLite databases, spiders on recorded responses); `make test` runs everything.
+# Test tiers (README "A map of the code"): a test is `build` when it needs a `kb build` of real exports,
+# `server` when it talks to a real `kb serve` / Datasette process, `browser` when it drives Chromium, `model`
+# when it embeds with the real model. `make check` runs the rest (pure functions, small SQLite databases,
+# spiders on recorded responses); `make test` runs everything.
 # Tiers follow from the fixtures a test uses, so no list of tests is kept by hand.
 TIER_FIXTURES = {
     "build": {"built", "built_db", "good_build", "baseline", "small_build", "merged", "replayed"},
     "server": {"datasette_url", "hostile_site", "mini_url"},
     "browser": {"page", "browser_context"},
+    # loads the sentence-transformers model and embeds a corpus (seconds each)
+    "model": {"mini", "mini_kb", "searcher"},
 }
 
 

@@ -213,6 +213,7 @@ def test_missing_tables_are_named(fresh_db, tmp_path: Path):
         embed.embed_database(fresh_db, tmp_path / "c.sqlite", echo=lambda _: None)
 
 
+@pytest.mark.model
 def test_model_is_loaded_offline_once():
     a = embed.load_model()
     assert embed.load_model() is a
