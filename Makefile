@@ -53,7 +53,7 @@ lint: install ## ruff (lint and format check) and mypy, configured in pyproject.
 	$(BIN)/mypy
 
 check: install ## the fast tier: every test that needs no full build, server, browser or embedding model
-	$(BIN)/pytest -q -m "not build and not server and not browser and not model"
+	$(BIN)/pytest -q -n 2 -m "not build and not server and not browser and not model"
 
 crawl: install ## live crawl (needs internet): record fresh exports into data/snapshot/, then build from them
 	$(BIN)/kb crawl --out data/snapshot

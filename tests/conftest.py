@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from filelock import FileLock
 from servers import start_kb_serve
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ KB = str(Path(sys.executable).parent / "kb")
 # spiders on recorded responses); `make test` runs everything.
 # Tiers follow from the fixtures a test uses, so no list of tests is kept by hand.
 TIER_FIXTURES = {
-    "build": {"built", "built_db", "good_build", "baseline", "small_build", "merged", "replayed"},
+    "build": {"built", "built_db", "good_build", "baseline", "small_build", "merged", "replayed", "resaved_build"},
     "server": {"datasette_url", "hostile_site", "mini_url"},
     "browser": {"page", "browser_context"},
     # loads the sentence-transformers model and embeds a corpus (seconds each)
@@ -47,30 +48,23 @@ def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Run `kb build` once per test session on the full recorded snapshot."""
-    root = tmp_path_factory.mktemp("built")
+def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
+    """Run `kb build` once per test run on the full recorded snapshot. Under pytest-xdist (`pytest -n 2`) the
+    first worker that needs it builds, under a file lock, and the others reuse it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base if worker_id == "master" else base.parent
+    root = shared / "built"
     paths = {"db": root / "kb.db", "raw": root / "raw", "cache": root / "cache", "root": root}
-    result = subprocess.run(
-        [
-            KB,
-            "build",
-            "--snapshot-dir",
-            str(SNAPSHOT_DIR),
-            "--db",
-            str(paths["db"]),
-            "--raw-dir",
-            str(paths["raw"]),
-            "--cache-dir",
-            str(paths["cache"]),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    paths["build_output"] = result.stdout
-    return paths
+    output = root / "build_output.txt"  # written last: its presence means the build succeeded
+    with FileLock(str(shared / "built.lock")):
+        if not output.exists():
+            root.mkdir(exist_ok=True)
+            command = [KB, "build", "--snapshot-dir", str(SNAPSHOT_DIR), "--db", str(paths["db"]),
+                       "--raw-dir", str(paths["raw"]), "--cache-dir", str(paths["cache"])]  # fmt: skip
+            result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+            assert result.returncode == 0, result.stdout + result.stderr
+            output.write_text(result.stdout)
+    return {**paths, "build_output": output.read_text()}
 
 
 @pytest.fixture(scope="session")

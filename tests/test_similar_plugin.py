@@ -209,6 +209,7 @@ def test_row_page_shows_similar_cases(mini_url):
     assert f"/-/similar?like={ALPHA}" in section
 
 
+@pytest.mark.model
 def test_searcher_is_loaded_once(tmp_path):
     import sqlite3
 
