@@ -126,9 +126,7 @@ async def _home_figures(datasette) -> dict:
     for r in breach_types:
         by_type[r["type"]][str(r["year"])] = r["n"]
     breach_years = _years(affected)
-    incomplete = frozenset(
-        str(r["year"]) for r in await _rows(datasette, "select year from coverage_by_year where not complete")
-    )
+    incomplete = frozenset(str(r["year"]) for r in await coverage_rows(datasette) if not r["complete"])
     by_year = {
         table: str(datasette.urls.table(DATABASE, table)) + "?year={label}"
         for table in ("enforcement_actions", "breaches")
@@ -539,11 +537,21 @@ def merge_complete_years(rows: list[dict]) -> list[dict]:
 
 
 async def coverage_rows(datasette) -> list[dict]:
+    """coverage_by_year with the complete years merged; incomplete years stay one row each."""
+    return await _once(datasette, "coverage", _coverage_rows)
+
+
+async def _coverage_rows(datasette) -> list[dict]:
     return merge_complete_years(await _rows(datasette, "select * from coverage_by_year order by year"))
 
 
 async def investigation_figures(datasette, by: str, actor=None) -> dict:
-    """The investigations page: durations grouped `by` one of GROUPINGS, totals, and the export dates."""
+    """The investigations page: durations grouped `by` one of GROUPINGS, totals, and the export dates
+    (once per server and grouping: the database is immutable)."""
+    return await _once(datasette, f"investigations:{by}", lambda d: _investigation_figures(d, by, actor))
+
+
+async def _investigation_figures(datasette, by: str, actor=None) -> dict:
     # The canned query is the one definition of the grouping; the page shows its answer.
     durations = await datasette.get_canned_query(DATABASE, "investigation_durations", actor)
     groups = await _rows(datasette, durations["sql"], {"by": by})
