@@ -102,7 +102,9 @@ def name_key(name: str) -> str:
 
 
 def _reduce_once(name: str) -> str:
-    for candidate in (split_aliases(_without_parentheticals(name))[0], name):
+    # The fallback is the whole name, cleaned like the legal-name candidate: a control character must not
+    # separate words in one path and vanish in the other ("DBA'\x08DBA").
+    for candidate in (split_aliases(_without_parentheticals(name))[0], clean_name(name)):
         key = _key_of(candidate)
         if key:
             return key
