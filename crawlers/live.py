@@ -73,14 +73,22 @@ def save_export(folder: Path, file_name: str, data: bytes) -> Path:
 
 
 def live_crawl_commands(
-    python: str, out: Path, raw_dir: Path, force: bool = False, export_date: str | None = None
+    python: str,
+    out: Path,
+    raw_dir: Path,
+    force: bool = False,
+    export_date: str | None = None,
+    record: Path | None = None,
 ) -> list[list[str]]:
     """The `scrapy crawl` command lines of a live crawl, one per spider (each runs in its own process).
     A spider that saves what it fetched into the snapshot (`live_saves_snapshot`, crawlers.registry) gets
-    its snapshot sub-folder as `out`, and `force` / `export_date` when given."""
+    its snapshot sub-folder as `out`, and `force` / `export_date` when given. With `record`, each spider's
+    exchanges are saved under record/<spider name> (crawlers.recording)."""
     commands = []
     for spider in spiders():
         cmd = [python, "-m", "scrapy", "crawl", spider.name, "-s", f"RAW_DIR={raw_dir}"]
+        if record is not None:
+            cmd += ["-s", f"RECORD_DIR={record / spider.name}"]
         if spider.live_saves_snapshot:
             cmd += ["-a", f"out={out / str(spider.snapshot_folder)}"]
             if force:

@@ -31,3 +31,11 @@ RAW_DIR = "data/raw"
 ITEM_PIPELINES = {"crawlers.pipelines.RawJsonlPipeline": 800}
 # Our `crawl` command exits non-zero when the spider closed on an error (crawlers/commands/crawl.py).
 COMMANDS_MODULE = "crawlers.commands"
+
+# Record a live crawl's exchanges (RECORD_DIR) or answer requests from such a recording (REPLAY_DIR);
+# each does nothing unless its setting is given (crawlers/recording.py). Next to the downloader, so what is
+# recorded or replayed is the exchange as sent: cookies set, every redirect hop its own exchange.
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.recording.RecordingMiddleware": 950,
+    "crawlers.recording.ReplayMiddleware": 960,
+}
