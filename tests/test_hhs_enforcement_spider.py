@@ -269,3 +269,42 @@ def test_a_good_crawl_without_pages_writes_an_empty_raw_file(tmp_path: Path) -> 
     result = _crawl(export, tmp_path / "raw")
     assert result.returncode == 0, result.stderr
     assert output.read_text() == ""
+
+
+# -- the 2026 layout (issue 16) -------------------------------------------------------------------
+
+REAL_2026_PAGE = SNAPSHOT_DIR / "hhs_pages" / "guidance-risk-analysis_2026-10-01.html"
+REAL_2026_URL = "https://www.hhs.gov/hipaa/for-professionals/security/guidance/guidance-risk-analysis/index.html"
+
+
+def _real_2026_page() -> bytes:
+    if not REAL_2026_PAGE.exists():
+        pytest.skip(f"{REAL_2026_PAGE} not found (the real 2026 hhs.gov page, read in place)")
+    return REAL_2026_PAGE.read_bytes()
+
+
+def test_real_2026_page_is_dated_by_its_publication_not_its_review_stamp() -> None:
+    """The first <time> in <main> is "Content last reviewed 2026-08-12"; JSON-LD datePublished is 2010-07-14."""
+    items, _ = _run_callback("parse_case_page", REAL_2026_URL, _real_2026_page())
+    [item] = items
+    assert item["published"] == "2010-07-14"
+    assert item["title"] == "Guidance on Risk Analysis"
+    assert "Content last reviewed" not in item["text"]
+
+
+@pytest.mark.parametrize(
+    "head, published",
+    [
+        ('<meta name="article:published_time" content="2025-05-30 04:00:00" />', "2025-05-30"),
+        ("", None),  # only the review stamp: no publication date, rather than the wrong one
+    ],
+)
+def test_review_stamp_is_never_the_publication_date(head: str, published: str | None) -> None:
+    # Hand-written 2026-shaped page: no JSON-LD, the review stamp after the article inside <main>.
+    body = (
+        f"<html><head>{head}</head><body><main><h1>A page</h1><article><p>Text.</p></article>"
+        '<div class="page-stamp"><span class="hide-date">Content last reviewed '
+        '<time datetime="2026-08-12T04:00:00Z">August 12, 2026</time></span></div></main></body></html>'
+    ).encode()
+    items, _ = _run_callback("parse_case_page", CASE_URL, body)
+    assert items[0]["published"] == published

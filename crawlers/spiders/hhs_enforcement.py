@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
@@ -64,6 +65,9 @@ DATE_LINE_RE = re.compile(
     re.I,
 )
 DATE_BLOCKS = 4  # only the top of the page: later dates are the story's, not the page's
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+PUBLISHED_META = "//meta[@name='article:published_time' or @property='article:published_time']/@content"
+REVIEW_STAMP_RE = re.compile(r"last (?:reviewed|updated|modified)", re.I)
 
 # Where the page's own content is, newest layouts first; body is the last resort.
 MAIN_CONTENT = ["main", "[role=main]", "article", "#content", "body"]
@@ -368,17 +372,53 @@ def _parse_title(response: Response, root: Selector) -> tuple[str | None, Any]:
 
 
 def _parse_published(response: Response, root: Selector, blocks: list[Selector]) -> str | None:
-    """The date the page gives (<time datetime>, or a block near the top that is only a date,
-    "October 15, 2018"), else the one in its address (/YYYY/MM/DD/)."""
-    stamp = root.css("time::attr(datetime)").get("")
-    if re.match(r"\d{4}-\d{2}-\d{2}", stamp):
-        return stamp[:10]
+    """The date the page was published, from the most to the least explicit source: the page's metadata
+    (JSON-LD datePublished, <meta name="article:published_time">), a <time datetime> in the content that is
+    not a review stamp, a block near the top that is only a date ("October 15, 2018"), else the date in its
+    address (/YYYY/MM/DD/)."""
+    for stamp in [*_json_ld_dates(response), *response.xpath(PUBLISHED_META).getall(), *_content_times(root)]:
+        if m := ISO_DATE_RE.match(stamp.strip()):
+            return m.group(0)
     for block in blocks[:DATE_BLOCKS]:
         if m := DATE_LINE_RE.fullmatch(_block_text(block)):
-            return datetime.strptime(" ".join(m.group(1, 2, 3)), "%B %d %Y").date().isoformat()
+            return _long_date(m)
     if m := URL_DATE_RE.search(response.url):
         return "-".join(m.groups())
     return None
+
+
+def _long_date(m: re.Match[str]) -> str:
+    """ISO date of a DATE_LINE_RE match ("October 15, 2018")."""
+    return datetime.strptime(" ".join(m.group(1, 2, 3)), "%B %d %Y").date().isoformat()
+
+
+def _json_ld_dates(response: Response) -> list[str]:
+    """Every datePublished of the page's JSON-LD, top-level or in an @graph. A block that is not valid JSON
+    says nothing about the date: the next source of the date applies."""
+    dates = []
+    for script in response.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(script)
+        except json.JSONDecodeError:
+            continue
+        nodes = data if isinstance(data, list) else [data]
+        for node in nodes:
+            if isinstance(node, dict):
+                graph = node.get("@graph")
+                for entry in [node, *(graph if isinstance(graph, list) else [])]:
+                    if isinstance(entry, dict) and isinstance(entry.get("datePublished"), str):
+                        dates.append(entry["datePublished"])
+    return dates
+
+
+def _content_times(root: Selector) -> list[str]:
+    """<time datetime> values of the content, without review stamps: on the 2026 layout the first <time>
+    in <main> is "Content last reviewed <time>", the date someone last looked at the page."""
+    return [
+        time.attrib.get("datetime", "")
+        for time in root.css("time[datetime]")
+        if not REVIEW_STAMP_RE.search(time.xpath("string(..)").get(""))
+    ]
 
 
 def page_links(response: Response, root: Selector | None = None, blocks: Iterable[Selector] | None = None) -> list[str]:
