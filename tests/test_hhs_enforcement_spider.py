@@ -30,6 +30,7 @@ from crawlers.spiders.hhs_enforcement import (
     replay_items,
     replay_row_item,
 )
+from etl.press_releases import extract_actions
 
 FIXTURES = REPO_ROOT / "tests" / "golden" / "hhs_enforcement"
 PRESS_RELEASES = SNAPSHOT_DIR / "hhs_press_releases"
@@ -308,3 +309,34 @@ def test_review_stamp_is_never_the_publication_date(head: str, published: str | 
     ).encode()
     items, _ = _run_callback("parse_case_page", CASE_URL, body)
     assert items[0]["published"] == published
+
+
+PRESS_ROOM_URL = "https://www.hhs.gov/press-room/ocr-hipaa-racap-deer-oaks.html"
+
+
+def test_press_room_header_is_a_date_source_and_not_text() -> None:
+    body = (FIXTURES / "press_room_2026.html").read_bytes()
+    items, _ = _run_callback("parse_press_release", PRESS_ROOM_URL, body)
+    [item] = items
+    assert item["published"] == "2025-07-07"  # the header's date, not the review stamp of the 8th
+    assert item["title"].startswith("HHS Office for Civil Rights Settles HIPAA Ransomware Investigation")
+    assert item["text"].startswith("Today, the U.S. Department of Health and Human Services (HHS)")
+    for header in ("FOR IMMEDIATE RELEASE", "Contact", "202-690-6343", "Submit a Request for Comment"):
+        assert header not in item["text"]
+    assert not any("media-inquiries" in u or u.startswith("mailto:") for u in item["links"])
+    [action] = extract_actions(item)
+    assert action["announced"] == "2025-07-07" and action["amount_usd"] == 225000
+    assert action["summary"].startswith("Today, the U.S. Department")
+
+
+def test_press_room_header_in_one_block() -> None:
+    # Hand-written: the same header as one paragraph with line breaks.
+    body = (
+        b"<html><body><main><p>FOR IMMEDIATE RELEASE<br>December 16, 2025<br>Contact: HHS Press Office<br>"
+        b"202-690-6343<br>media@hhs.gov<br><a href='/x'>Submit a Request for Comment</a></p>"
+        b"<h1>OCR Settles with Concentra</h1><p>The story.</p></main></body></html>"
+    )
+    items, _ = _run_callback(
+        "parse_press_release", "https://www.hhs.gov/press-room/ocr-settles-with-concentra.html", body
+    )
+    assert (items[0]["published"], items[0]["text"]) == ("2025-12-16", "The story.")

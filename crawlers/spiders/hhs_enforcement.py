@@ -67,6 +67,9 @@ DATE_LINE_RE = re.compile(
 DATE_BLOCKS = 4  # only the top of the page: later dates are the story's, not the page's
 ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 PUBLISHED_META = "//meta[@name='article:published_time' or @property='article:published_time']/@content"
+# The press-room header ("FOR IMMEDIATE RELEASE ... Submit a Request for Comment") spans at most these blocks.
+RELEASE_HEADER_BLOCKS = 6
+REQUEST_FOR_COMMENT = "submit a request for comment"
 REVIEW_STAMP_RE = re.compile(r"last (?:reviewed|updated|modified)", re.I)
 
 # Where the page's own content is, newest layouts first; body is the last resort.
@@ -264,16 +267,20 @@ def _page_item(
     root = main_content(response)
     blocks = _content_blocks(root)
     title, title_el = _parse_title(response, root)
-    text = "\n\n".join(t for b in blocks if b.root is not title_el and (t := _block_text(b)))
+    body = [b for b in blocks if b.root is not title_el]
+    header_blocks, release_date = _release_header(body)
+    header = {b.root for b in body[:header_blocks]}
+    body = body[header_blocks:]
+    text = "\n\n".join(t for b in body if (t := _block_text(b)))
     if not blocks:  # content outside any block element (old table layouts): take it whole
         text = _block_text(root)
     return _item(
         url=response.url,
         kind=kind,
         title=title,
-        published=_parse_published(response, root, blocks),
+        published=_parse_published(response, root, body, release_date),
         text=text,
-        links=page_links(response, root, blocks),
+        links=page_links(response, root, [b for b in blocks if b.root not in header]),
         fetched_from=fetched_from,
         raw=raw,
         line=line,
@@ -371,12 +378,15 @@ def _parse_title(response: Response, root: Selector) -> tuple[str | None, Any]:
     return (text or None), None
 
 
-def _parse_published(response: Response, root: Selector, blocks: list[Selector]) -> str | None:
+def _parse_published(
+    response: Response, root: Selector, blocks: list[Selector], release_date: str | None = None
+) -> str | None:
     """The date the page was published, from the most to the least explicit source: the page's metadata
-    (JSON-LD datePublished, <meta name="article:published_time">), a <time datetime> in the content that is
-    not a review stamp, a block near the top that is only a date ("October 15, 2018"), else the date in its
-    address (/YYYY/MM/DD/)."""
-    for stamp in [*_json_ld_dates(response), *response.xpath(PUBLISHED_META).getall(), *_content_times(root)]:
+    (JSON-LD datePublished, <meta name="article:published_time">), the press-room header's date, a
+    <time datetime> in the content that is not a review stamp, a block near the top that is only a date
+    ("October 15, 2018"), else the date in its address (/YYYY/MM/DD/)."""
+    metadata = [*_json_ld_dates(response), *response.xpath(PUBLISHED_META).getall()]
+    for stamp in [*metadata, *([release_date] if release_date else []), *_content_times(root)]:
         if m := ISO_DATE_RE.match(stamp.strip()):
             return m.group(0)
     for block in blocks[:DATE_BLOCKS]:
@@ -385,6 +395,20 @@ def _parse_published(response: Response, root: Selector, blocks: list[Selector])
     if m := URL_DATE_RE.search(response.url):
         return "-".join(m.groups())
     return None
+
+
+def _release_header(blocks: list[Selector]) -> tuple[int, str | None]:
+    """How many of the first blocks are a press-room header, and the date it gives. Press-room pages
+    (2025-) begin "FOR IMMEDIATE RELEASE / <Month D, YYYY> / Contact: ... / Submit a Request for Comment":
+    a notice to journalists, not part of the story (it would become the summary), but it dates the page."""
+    texts = [_block_text(b) for b in blocks[:RELEASE_HEADER_BLOCKS]]
+    if not texts or not texts[0].upper().startswith("FOR IMMEDIATE RELEASE"):
+        return 0, None
+    last = next((i for i, t in enumerate(texts) if REQUEST_FOR_COMMENT in t.lower()), None)
+    if last is None:  # no request-for-comment line: the header ends with its contact block, if it has one
+        last = next((i for i, t in enumerate(texts) if t.lower().startswith("contact")), 0)
+    m = DATE_LINE_RE.search(" ".join(texts[: last + 1]))
+    return last + 1, (_long_date(m) if m else None)
 
 
 def _long_date(m: re.Match[str]) -> str:
