@@ -340,3 +340,19 @@ def test_press_room_header_in_one_block() -> None:
         "parse_press_release", "https://www.hhs.gov/press-room/ocr-settles-with-concentra.html", body
     )
     assert (items[0]["published"], items[0]["text"]) == ("2025-12-16", "The story.")
+
+
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        # Hand-written: an HTML block page served at a .pdf address, as Akamai does.
+        (b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>", "not a PDF"),
+        (b"%PDF-1.7\n% a truncated file, no objects, no xref\n", "unreadable PDF"),
+    ],
+)
+def test_a_bad_pdf_becomes_an_item_with_its_error(body: bytes, error: str) -> None:
+    url = "https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-pih.pdf"
+    items, requests = _run_callback("parse_pdf", url, body)
+    [item] = items
+    assert (item["url"], item["kind"], item["text"], requests) == (url, "agreement_pdf", None, [])
+    assert item["error"].startswith(error)

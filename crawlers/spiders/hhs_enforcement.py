@@ -42,7 +42,7 @@ from parsel import Selector, SelectorList  # scrapy's Selector subclasses these;
 from scrapy.exceptions import NotSupported
 from scrapy.http import HtmlResponse, Response, TextResponse
 
-from crawlers.pdf_text import read_pdf
+from crawlers.pdf_text import PdfError, read_pdf
 
 INDEX_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html"
 
@@ -145,17 +145,39 @@ class HhsEnforcementSpider(scrapy.Spider):
         yield _page_item(response, kind="press_release", fetched_from=response.url, raw=response.body)
 
     def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
+        item = pdf_item(response, fetched_from=response.url)
+        if item["error"]:
+            self.logger.warning("%s: %s (recorded with the error; the crawl goes on)", item["url"], item["error"])
+        yield item
+
+
+def pdf_item(response: Response, *, fetched_from: str) -> dict[str, Any]:
+    """The item of an agreement PDF; bytes that are not a readable PDF give an item with `error` set, so that
+    one bad file (an HTML page at a .pdf address) is recorded and the crawl goes on."""
+    try:
         pdf = read_pdf(response.body)
-        yield _item(
+    except PdfError as exc:
+        return _item(
             url=response.url,
             kind="agreement_pdf",
-            title=pdf.title,
+            title=None,
             published=None,
-            text=pdf.text,
+            text=None,
             links=[],
-            fetched_from=response.url,
+            fetched_from=fetched_from,
             raw=response.body,
+            error=str(exc),
         )
+    return _item(
+        url=response.url,
+        kind="agreement_pdf",
+        title=pdf.title,
+        published=None,
+        text=pdf.text,
+        links=[],
+        fetched_from=fetched_from,
+        raw=response.body,
+    )
 
 
 # -- replay -------------------------------------------------------------------------------------
