@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,18 +53,27 @@ def _run_callback(callback: str, url: str, body: bytes) -> tuple[list[dict], lis
 # -- live flow on hand-written pages --------------------------------------------------------------
 
 
-def test_index_follows_case_pages_by_url_pattern_only_from_main_content() -> None:
+def test_index_follows_links_by_url_pattern_only_from_main_content() -> None:
     items, requests = _run_callback("parse_index", INDEX_URL, (FIXTURES / "agreements_index.html").read_bytes())
     assert items == []
-    urls = [r.url for r in requests]
-    assert urls == [
-        "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/mie/index.html",
-        CASE_URL,
-        "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/",
-        OLD_CASE_URL,
+    assert [(r.url, r.callback.__name__) for r in requests] == [
+        (
+            "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/mie/index.html",
+            "parse_case_page",
+        ),
+        (CASE_URL, "parse_case_page"),
+        (
+            "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/",
+            "parse_case_page",
+        ),
+        (OLD_CASE_URL, "parse_case_page"),
+        (
+            "https://www.hhs.gov/about/news/2019/05/23/indiana-medical-records-service-pays-100000-to-settle-hipaa-breach.html",
+            "parse_press_release",
+        ),
+        ("https://www.hhs.gov/sites/default/files/example-agreement.pdf", "parse_pdf"),
     ]
-    assert not any("navonly" in u or "footeronly" in u for u in urls)
-    assert {r.callback.__name__ for r in requests} == {"parse_case_page"}
+    assert not any("navonly" in r.url or "footeronly" in r.url for r in requests)
 
 
 def test_case_page_yields_item_and_follows_press_release_and_pdf() -> None:
@@ -356,3 +366,89 @@ def test_a_bad_pdf_becomes_an_item_with_its_error(body: bytes, error: str) -> No
     [item] = items
     assert (item["url"], item["kind"], item["text"], requests) == (url, "agreement_pdf", None, [])
     assert item["error"].startswith(error)
+
+
+def _curated_hhs_addresses() -> list[str]:
+    """Every hhs.gov address anywhere in the curated actions (hhs_urls, evidence ...)."""
+    found: set[str] = set()
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and re.match(r"https?://(?:www\.)?hhs\.gov/", value):
+            found.add(value)
+
+    for line in (REPO_ROOT / "data" / "curated" / "ocr_actions.jsonl").read_text(encoding="utf-8").splitlines():
+        walk(json.loads(line))
+    return sorted(found)
+
+
+def test_every_hhs_address_of_the_curated_actions_is_recognised() -> None:
+    from crawlers.spiders.hhs_enforcement import url_kind
+
+    addresses = _curated_hhs_addresses()
+    assert len(addresses) > 100
+    assert [u for u in addresses if url_kind(u) is None] == []
+
+
+@pytest.mark.parametrize(
+    "url, kind",
+    [
+        ("https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html", None),
+        ("https://www.hhs.gov/press-room/index.html", None),
+        ("https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/MCPN.html", "case_page"),
+        ("https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/bostoncases/", "case_page"),
+        ("https://www.hhs.gov/guidance/document/cvs-settlement-landing-page", "case_page"),
+        ("http://www.hhs.gov/news/press/2014pres/04/20140422b.html", "press_release"),
+        ("https://www.hhs.gov/press-room/ocr-hipaa-racap-deer-oaks.html", "press_release"),
+        ("https://www.hhs.gov/sites/default/files/ocr-concentra-npd.pdf?language=en", "agreement_pdf"),
+        ("https://hhs.gov/about/agencies/dab/decisions/alj-decisions/2023/alj-cr6232/index.html", "decision"),
+        ("https://www.example.org/press-room/ocr-hipaa-racap-deer-oaks.html", None),
+    ],
+)
+def test_url_kind(url: str, kind: str | None) -> None:
+    from crawlers.spiders.hhs_enforcement import url_kind
+
+    assert url_kind(url) == kind
+
+
+AGREEMENTS = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/"
+
+
+def test_2026_index_follows_case_pages_of_every_shape_press_releases_and_pdfs() -> None:
+    body = (FIXTURES / "agreements_index_2026.html").read_bytes()
+    items, requests = _run_callback("parse_index", INDEX_URL, body)
+    assert items == []
+    assert [(r.url, r.callback.__name__) for r in requests] == [
+        ("https://www.hhs.gov/press-room/ocr-hipaa-racap-deer-oaks.html", "parse_press_release"),
+        ("https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-pih.pdf", "parse_pdf"),
+        ("https://www.hhs.gov/press-room/ocr-settles-with-concentra.html", "parse_press_release"),
+        ("https://www.hhs.gov/sites/default/files/ocr-concentra-npd.pdf", "parse_pdf"),  # ?language=en dropped
+        (AGREEMENTS + "optum-medical-care.html", "parse_case_page"),
+        (AGREEMENTS + "MCPN.html", "parse_case_page"),
+        (AGREEMENTS + "anthem/index.html", "parse_case_page"),
+        (AGREEMENTS + "bostoncases/", "parse_case_page"),
+        (
+            "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/examples/rite-aid/index.html",
+            "parse_case_page",
+        ),
+        ("https://www.hhs.gov/guidance/document/case-example-cignet-health", "parse_case_page"),
+        (
+            "https://www.hhs.gov/about/news/2019/05/23/indiana-medical-records-service-pays-100000-to-settle-hipaa-breach.html",
+            "parse_press_release",
+        ),
+        ("https://www.hhs.gov/news/press/2014pres/04/20140422b.html", "parse_press_release"),  # http: one address
+        (OLD_CASE_URL, "parse_case_page"),
+    ]
+
+
+def test_press_release_follows_its_pdfs() -> None:
+    body = (FIXTURES / "press_room_2026.html").read_bytes()
+    _, requests = _run_callback("parse_press_release", PRESS_ROOM_URL, body)
+    assert [(r.url, r.callback.__name__) for r in requests] == [
+        ("https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-deer-oaks.pdf", "parse_pdf")
+    ]

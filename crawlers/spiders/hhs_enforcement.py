@@ -36,6 +36,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
 from parsel import Selector, SelectorList  # scrapy's Selector subclasses these; their methods return them
@@ -47,16 +48,30 @@ from crawlers.pdf_text import PdfError, read_pdf
 INDEX_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html"
 
 # Page kinds by address; the site was redesigned several times, URLs changed less than the markup.
+# The shapes are those of the hhs.gov addresses in data/curated/ocr_actions.jsonl (a test checks each).
+HHS = r"^https?://(?:www\.)?hhs\.gov/"
 CASE_PAGE_RE = re.compile(
-    r"^https?://(?:www\.)?hhs\.gov/(?:"
-    r"hipaa/for-professionals/compliance-enforcement/agreements/(?!index\.html)[^/?#]+/(?:index\.html)?"
-    r"|ocr/privacy/hipaa/enforcement/examples/(?!index\.html)[^/?#]+\.html)$",
+    HHS + r"(?:"
+    # agreements/<slug>/index.html, agreements/<slug>/, agreements/<slug>.html, examples/<a>/<b>/index.html
+    r"hipaa/for-professionals/compliance-enforcement/(?:agreements|examples)/(?!index\.html$)[^?#]+?"
+    r"(?:/index\.html|/|\.html)"
+    r"|ocr/privacy/hipaa/enforcement/examples/(?!index\.html$)[^/?#]+\.html"
+    r"|guidance/document/[^/?#]+)$",
     re.I,
 )
 PRESS_RELEASE_RE = re.compile(
-    r"^https?://(?:www\.)?hhs\.gov/(?:about/news/\d{4}/\d{2}/\d{2}/[^?#]+|press-room/[^?#]+\.html)$", re.I
+    HHS + r"(?:about/news/\d{4}/\d{2}/\d{2}/[^?#]+"
+    r"|press-room/(?!index\.html$)[^/?#]+\.html"
+    r"|news/press/\d{4}pres/\d{2}/[^/?#]+\.html)$",
+    re.I,
 )
-PDF_RE = re.compile(r"^https?://(?:www\.)?hhs\.gov/[^?#]+\.pdf$", re.I)
+PDF_RE = re.compile(HHS + r"[^?#]+\.pdf$", re.I)
+# Departmental Appeals Board decisions (civil money penalties appealed): recognised, not crawled.
+DECISION_RE = re.compile(HHS + r"about/agencies/dab/decisions/[^?#]+$", re.I)
+URL_KINDS = (("agreement_pdf", PDF_RE), ("case_page", CASE_PAGE_RE), ("press_release", PRESS_RELEASE_RE))
+URL_KINDS += (("decision", DECISION_RE),)
+# Query parameters that do not change the document (`?language=en` on PDF and page links of the 2025- site).
+NEUTRAL_QUERY = {"language"}
 URL_DATE_RE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
 # A date line such as "FOR IMMEDIATE RELEASE October 15, 2018" or "Date: May 23, 2019".
 DATE_LINE_RE = re.compile(
@@ -127,22 +142,32 @@ class HhsEnforcementSpider(scrapy.Spider):
     # -- live callbacks -------------------------------------------------------------------------
 
     def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
-        """Agreements index: follow every case page it links to (matched by URL, not by markup)."""
-        for url in page_links(response):
-            if CASE_PAGE_RE.match(url):
-                yield response.follow(url, callback=self.parse_case_page)
+        """Agreements index: follow every case page, press release and PDF it links to (matched by URL, not by
+        markup): recent actions mostly have a press-room page and PDFs but no case page."""
+        yield from self._follow(page_links(response), ("case_page", "press_release", "agreement_pdf"))
 
     def parse_case_page(self, response: Response) -> Iterator[Any]:
         item = _page_item(response, kind="case_page", fetched_from=response.url, raw=response.body)
         yield item
-        for url in item["links"]:
-            if PRESS_RELEASE_RE.match(url):
-                yield response.follow(url, callback=self.parse_press_release)
-            elif PDF_RE.match(url):
-                yield response.follow(url, callback=self.parse_pdf)
+        yield from self._follow(item["links"], ("press_release", "agreement_pdf"))
 
-    def parse_press_release(self, response: Response) -> Iterator[dict[str, Any]]:
-        yield _page_item(response, kind="press_release", fetched_from=response.url, raw=response.body)
+    def parse_press_release(self, response: Response) -> Iterator[Any]:
+        item = _page_item(response, kind="press_release", fetched_from=response.url, raw=response.body)
+        yield item
+        yield from self._follow(item["links"], ("agreement_pdf",))
+
+    def _follow(self, links: Iterable[str], kinds: tuple[str, ...]) -> Iterator[scrapy.Request]:
+        """A request for each link of one of these kinds, at its canonical address (duplicates are dropped
+        by Scrapy's duplicate filter)."""
+        callbacks = {
+            "case_page": self.parse_case_page,
+            "press_release": self.parse_press_release,
+            "agreement_pdf": self.parse_pdf,
+        }
+        for url in links:
+            kind = url_kind(url)
+            if kind in kinds:
+                yield scrapy.Request(canonical_url(url), callback=callbacks[kind])
 
     def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
         item = pdf_item(response, fetched_from=response.url)
@@ -178,6 +203,23 @@ def pdf_item(response: Response, *, fetched_from: str) -> dict[str, Any]:
         fetched_from=fetched_from,
         raw=response.body,
     )
+
+
+def url_kind(url: str) -> str | None:
+    """What an hhs.gov address is by its shape: 'case_page', 'press_release', 'agreement_pdf' or 'decision';
+    None for any other page (an index, another site)."""
+    canonical = canonical_url(url)
+    return next((kind for kind, pattern in URL_KINDS if pattern.match(canonical)), None)
+
+
+def canonical_url(url: str) -> str:
+    """One address per hhs.gov document: https://www.hhs.gov, without fragment or `?language=en`; other
+    sites' addresses are returned as given."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() not in ("hhs.gov", "www.hhs.gov"):
+        return url
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in NEUTRAL_QUERY])
+    return urlunsplit(("https", "www.hhs.gov", parts.path, query, ""))
 
 
 # -- replay -------------------------------------------------------------------------------------
