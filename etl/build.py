@@ -67,10 +67,14 @@ def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
         raise BuildError(f"crawl replay of {export} with spider {spider!r} failed:\n{result.stderr[-4000:]}")
 
 
-def prune_stale_raw(spider_raw_dir: Path, export_dir: Path, echo: Echo) -> None:
-    """Drop raw files of exports no longer in the snapshot, so the loaders read exactly the snapshot.
-    A spider names its raw file after the export file it replayed, or after the folder."""
+def prune_stale_raw(spider_raw_dir: Path, export_dir: Path, echo: Echo, live_stem: str | None = None) -> None:
+    """Drop raw files of exports no longer in the snapshot, so the loaders read exactly the snapshot and the
+    live crawl. A spider names its raw file after the export file it replayed, or after the folder; a spider
+    whose live crawl saves no snapshot declares the raw file that crawl writes (`live_raw_stem`): no replay
+    makes it, so it is kept."""
     current = {p.stem for p in export_dir.iterdir() if p.is_file()} | {export_dir.name}
+    if live_stem:
+        current.add(live_stem)
     for raw in sorted(spider_raw_dir.glob("*.jsonl")):
         if raw.stem not in current:
             echo(f"crawl  removing {raw}: its export is no longer in {export_dir}")
@@ -122,7 +126,7 @@ def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
         stamp_path.unlink(missing_ok=True)
         echo(f"crawl  {spider}: replaying {export}")
         run_spider(spider, export, raw_dir)
-        prune_stale_raw(raw_dir / spider, export, echo)
+        prune_stale_raw(raw_dir / spider, export, echo, getattr(contract.spider_class, "live_raw_stem", None))
         stamp_path.parent.mkdir(parents=True, exist_ok=True)
         stamp_path.write_text(json.dumps(replay_stamp(export, raw_dir / spider), indent=1, sort_keys=True))
 

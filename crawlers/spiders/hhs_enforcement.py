@@ -68,8 +68,12 @@ PRESS_RELEASE_RE = re.compile(
 PDF_RE = re.compile(HHS + r"[^?#]+\.pdf$", re.I)
 # Departmental Appeals Board decisions (civil money penalties appealed): recognised, not crawled.
 DECISION_RE = re.compile(HHS + r"about/agencies/dab/decisions/[^?#]+$", re.I)
-URL_KINDS = (("agreement_pdf", PDF_RE), ("case_page", CASE_PAGE_RE), ("press_release", PRESS_RELEASE_RE))
-URL_KINDS += (("decision", DECISION_RE),)
+URL_KINDS = [
+    ("agreement_pdf", PDF_RE),
+    ("case_page", CASE_PAGE_RE),
+    ("press_release", PRESS_RELEASE_RE),
+    ("decision", DECISION_RE),
+]
 # Query parameters that do not change the document (`?language=en` on PDF and page links of the 2025- site).
 NEUTRAL_QUERY = {"language"}
 URL_DATE_RE = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/")
@@ -116,13 +120,17 @@ class HhsEnforcementSpider(scrapy.Spider):
     snapshot_folder = "hhs_press_releases"
     snapshot_required = False
     live_saves_snapshot = False
+    # The raw file of a live crawl; `kb build` keeps it when it prunes the raw files of replayed exports.
+    live_raw_stem = "live"
 
     def __init__(self, export: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.export = Path(export) if export else None
         # Checked here so that bad input fails the crawl at start-up (exit status 1), not mid-way.
         self.export_files = replay_files(self.export) if self.export else []
-        self.raw_stem = (self.export.stem if self.export.is_file() else self.export.name) if self.export else "live"
+        self.raw_stem = (
+            (self.export.stem if self.export.is_file() else self.export.name) if self.export else self.live_raw_stem
+        )
 
     def raw_file_stem(self, item: dict[str, Any]) -> str:
         """Every item of a crawl goes to one raw file, named after the replayed file or folder, or `live`."""
