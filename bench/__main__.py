@@ -5,6 +5,8 @@ as JSON under bench/results/.
 - load:    Datasette JSON latency under 16 concurrent clients (bench/load.py)
 - embed:   embedding throughput, pipeline vs bare model.encode() (bench/embed_bench.py)
 - similar: similar-case search quality and latency vs brute force (bench/similar_bench.py)
+- precedents: precedent range precision and recall on labelled incidents, how its threshold was chosen,
+           and its HTTP latency beside similar-case search (bench/precedent_bench.py)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from bench.common import REPO_ROOT
 
-BENCHES = ("build", "load", "embed", "similar")
+BENCHES = ("build", "load", "embed", "similar", "precedents")
 
 
 def run(name: str, db: Path, snapshot_dir: Path, results_dir: Path) -> dict:
@@ -31,6 +33,10 @@ def run(name: str, db: Path, snapshot_dir: Path, results_dir: Path) -> dict:
         from bench import embed_bench
 
         return embed_bench.main(db, results_dir)
+    if name == "precedents":
+        from bench import precedent_bench
+
+        return precedent_bench.main(db, results_dir)
     from bench import similar_bench
 
     return similar_bench.main(db, results_dir)
