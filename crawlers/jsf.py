@@ -39,6 +39,10 @@ class JsfError(ValueError):
     """The page does not have the shape the crawl expects; the message says what is missing."""
 
 
+class ViewExpired(JsfError):
+    """The server answered an AJAX post with <redirect>: the session or view expired (a fresh GET helps)."""
+
+
 @dataclass(frozen=True)
 class Tab:
     label: str
@@ -68,9 +72,13 @@ class Control:
     tag: str
     input_type: str = ""
     value: str = ""
+    # The parameters a command link's onclick adds to the form (`onclick_params`), in their order.
+    submit_params: tuple[tuple[str, str], ...] = ()
 
     def params(self) -> dict[str, str]:
         """The request parameters a browser adds when this control submits the form."""
+        if self.submit_params:
+            return dict(self.submit_params)
         if self.input_type == "image":
             return {f"{self.id}.x": "1", f"{self.id}.y": "1"}
         if self.tag == "a":  # h:commandLink / p:commandLink (non-AJAX): the client id as name and value
@@ -130,11 +138,14 @@ def view_state(fields: dict[str, str]) -> tuple[str, str]:
     raise JsfError("the form has no javax.faces.ViewState field")
 
 
-def find_tab_view(form: Selector) -> TabView:
-    """The PrimeFaces tab view in the form: its client id, tabs (label, panel id, index), active index."""
+def find_tab_view(form: Selector) -> TabView | None:
+    """The PrimeFaces tab view in the form (its client id, tabs with label, panel id and index, active index),
+    or None when the form has none."""
     views = form.xpath(".//div[contains(concat(' ', normalize-space(@class), ' '), ' ui-tabs ')][@id]")
-    if len(views) != 1:
+    if len(views) > 1:
         raise JsfError(f"expected one PrimeFaces tab view (div.ui-tabs) in the form, found {len(views)}")
+    if not views:
+        return None
     view = views[0]
     tabs = []
     for position, header in enumerate(view.xpath(".//ul[contains(@class, 'ui-tabs-nav')]/li")):
@@ -164,18 +175,16 @@ def find_tab_view(form: Selector) -> TabView:
 def tab_change_formdata(fields: dict[str, str], view: TabView, tab: Tab) -> dict[str, str]:
     """Form data of the PrimeFaces AJAX post that switches `view` to `tab` (behaviour event tabChange).
 
-    Mirrors PrimeFaces.widget.TabView.loadDynamicTab: the tab view is both processed and rendered, with
-    its _contentLoad/_newTab/_tabindex parameters; the state holder _activeIndex carries the new index.
+    Exactly the recipe of the scrapers verified against the live portal in 2026 (docs/crawling-breach-portal.md):
+    the tab view is the source and is executed, the new tab goes in _newTab/_tabindex and the state holder
+    _activeIndex. Nothing else: with _contentLoad=true PrimeFaces renders only the tab's own content.
     """
     return {
         **fields,
         "javax.faces.partial.ajax": "true",
         "javax.faces.source": view.id,
         "javax.faces.partial.execute": view.id,
-        "javax.faces.partial.render": view.id,
         "javax.faces.behavior.event": "tabChange",
-        "javax.faces.partial.event": "tabChange",
-        f"{view.id}_contentLoad": "true",
         f"{view.id}_newTab": tab.panel_id,
         f"{view.id}_tabindex": str(tab.index),
         f"{view.id}_activeIndex": str(tab.index),
@@ -190,23 +199,52 @@ def _labels(element: Selector) -> str:
     return " ".join(" ".join(parts).split())
 
 
+# A command link submits the form through Mojarra's jsfcljs or PrimeFaces' addSubmitParam, whose second
+# argument is a {'name':'value', ...} object of the parameters to add; the first name is the command.
+_SUBMITTING_ONCLICK = re.compile(r"(?:mojarra\.jsfcljs|PrimeFaces\.addSubmitParam)\([^{]*\{(?P<params>[^}]*)\}")
+_QUOTED_PAIR = re.compile(r"""(['"])(?P<name>.*?)\1\s*:\s*(['"])(?P<value>.*?)\3""")
+
+
+def onclick_params(onclick: str) -> dict[str, str]:
+    """The parameters a command link's onclick adds to the form; {} when it does not submit the form."""
+    found = _SUBMITTING_ONCLICK.search(onclick)
+    if not found:
+        return {}
+    return {m["name"]: m["value"] for m in _QUOTED_PAIR.finditer(found["params"])}
+
+
+def _control(element: Selector) -> Control | None:
+    """The control an element is, or None when it submits nothing (e.g. an <a> with neither id nor command)."""
+    tag = element.root.tag
+    if tag == "a":
+        # The real page's exporters are <a href="#"> without an id: the command is in the onclick only.
+        params = onclick_params(element.attrib.get("onclick", ""))
+        if params:
+            return Control(id=next(iter(params)), tag=tag, submit_params=tuple(params.items()))
+        return Control(id=element.attrib["id"], tag=tag) if "id" in element.attrib else None
+    return Control(
+        id=element.attrib.get("name") or element.attrib["id"],
+        tag=tag,
+        input_type=element.attrib.get("type", "").lower(),
+        value=element.attrib.get("value", ""),
+    )
+
+
 def find_control(scope: Selector, label: str) -> Control:
-    """The one submitting control in scope whose label contains the word `label` (case-insensitive)."""
+    """The one submitting control in scope whose label contains the word `label` (case-insensitive).
+
+    The label may be the element's text or the title/alt of an image inside it (the exporters are icons)."""
     word = re.compile(rf"\b{re.escape(label)}\b", re.IGNORECASE)
-    candidates = scope.xpath(".//a[@id] | .//button[@id or @name] | .//input[@type='submit' or @type='image']")
+    candidates = scope.xpath(
+        ".//a[@id or @onclick] | .//button[@id or @name] | .//input[@type='submit' or @type='image']"
+    )
     found: dict[str, Control] = {}
     for element in candidates:
         if not word.search(_labels(element)):
             continue
-        tag = element.root.tag
-        control_id = element.attrib.get("name") if tag != "a" else None
-        control_id = control_id or element.attrib["id"]
-        found[control_id] = Control(
-            id=control_id,
-            tag=tag,
-            input_type=element.attrib.get("type", "").lower(),
-            value=element.attrib.get("value", ""),
-        )
+        control = _control(element)
+        if control is not None:
+            found[control.id] = control
     if len(found) != 1:
         raise JsfError(f"expected one control labelled {label!r}, found {len(found)}: {sorted(found)}")
     return next(iter(found.values()))
@@ -228,7 +266,7 @@ def parse_partial_response(body: bytes) -> PartialResponse:
         raise JsfError(f"the server answered the AJAX post with an error: {name}: {message}")
     redirect = root.xpath("./redirect/@url").get()
     if redirect:
-        raise JsfError(f"the server redirected the AJAX post to {redirect} (session expired?)")
+        raise ViewExpired(f"the server redirected the AJAX post to {redirect} (the view expired)")
     updates = {u.attrib["id"]: u.xpath("string(.)").get("") for u in root.xpath("./changes/update[@id]")}
     states = [v.strip() for k, v in updates.items() if VIEW_STATE.search(k)]
     if not states:

@@ -1,21 +1,19 @@
-"""The breach_portal spider: replay of the recorded exports through a real `scrapy crawl`, the live JSF form
-flow on hand-written page fixtures (callbacks driven with Scrapy responses, no network), and the guard
-that keeps a shrunken live export out of the snapshot. The fixtures are in tests/golden/breach_portal/, where
-tests/test_golden.py also checks the single-step cases against their expected files."""
+"""The breach_portal spider: replay of the recorded exports through a real `scrapy crawl`, a few steps of the
+live JSF form flow on hand-written page fixtures (callbacks driven with Scrapy responses, no network), and the
+guard that keeps a shrunken live export out of the snapshot. The fixtures are in tests/golden/breach_portal/,
+where tests/test_golden.py also checks the single-step cases against their expected files. The live flow as
+the real site runs it (real page, documented recipes, a replica of the portal) is tested in
+tests/test_breach_portal_live.py."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import pytest
 from conftest import REPO_ROOT, SNAPSHOT_DIR
@@ -30,10 +28,7 @@ from crawlers.spiders.breach_portal import BreachPortalSpider
 
 FIXTURES = REPO_ROOT / "tests" / "golden" / "breach_portal"
 EXPORTS = SNAPSHOT_DIR / "breach_portal"
-PAGE_URL = "https://ocrportal.hhs.gov/ocr/breach/breach_report.jsf"
-PART2_URL = "https://ocrportal.hhs.gov/ocr/breach/breach_report_part2.jsf"
-PAGE_VIEW_STATE = "-4413581163735117766:8870513547155620491"
-ARCHIVE_VIEW_STATE = "-4413581163735117766:2207315716353931003"
+PAGE_URL = "https://ocrportal.hhs.gov/ocr/breach/breach_report_hip.jsf"
 
 
 def scrapy_crawl(*args: str) -> subprocess.CompletedProcess:
@@ -191,7 +186,7 @@ def test_missing_export_path_fails_the_crawl(tmp_path: Path) -> None:
     assert "no *.csv exports found" in result.stderr
 
 
-# --- live form flow on hand-written fixtures --------------------------------------------------------------
+# --- live form flow on hand-written fixtures (more in tests/test_breach_portal_live.py) -------------------
 
 
 @pytest.fixture
@@ -205,114 +200,27 @@ def make_spider(tmp_path: Path):
     return make
 
 
-def page_response(url: str = PAGE_URL) -> HtmlResponse:
-    return HtmlResponse(url, body=(FIXTURES / "breach_report.html").read_bytes(), encoding="utf-8")
-
-
 def export_response(request: Request, body: bytes) -> TextResponse:
     return TextResponse(request.url, body=body, request=request, headers={"Content-Type": "text/csv; charset=UTF-8"})
-
-
-def form(request: Request) -> dict[str, str]:
-    parsed = parse_qs(request.body.decode(), keep_blank_values=True)
-    assert all(len(v) == 1 for v in parsed.values()), parsed
-    return {k: v[0] for k, v in parsed.items()}
 
 
 def call(request: Request, response) -> list:
     return list(request.callback(response, **request.cb_kwargs))
 
 
-def test_start_requests_each_list_page(make_spider) -> None:
-    async def collect(spider: BreachPortalSpider) -> list:
-        return [r async for r in spider.start()]
-
-    requests = asyncio.run(collect(make_spider()))
-    assert [r.url for r in requests] == [PAGE_URL, PART2_URL]
-    assert [r.cb_kwargs["list_"] for r in requests] == ["hipaa", "part2"]
-
-
-def test_live_flow_exports_both_tabs_with_fresh_view_states(make_spider, tmp_path: Path) -> None:
-    spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
-    # The CSV link of the active tab, found by its alt text among Excel/PDF/XML icons; non-AJAX post.
-    assert export_open.method == "POST" and export_open.url == PAGE_URL
-    assert "Faces-Request" not in export_open.headers
-    data = form(export_open)
-    assert data["javax.faces.ViewState"] == PAGE_VIEW_STATE
-    assert data["ocrForm:j_idt85"] == "ocrForm:j_idt85"
-    assert data["ocrForm"] == "ocrForm" and data["ocrForm:j_idt28_activeIndex"] == "0"
-    assert not {"ocrForm:j_idt81", "ocrForm:j_idt83", "ocrForm:j_idt87", "ocrForm:j_idt140", "q"} & set(data)
-
-    body = (EXPORTS / "breach_report_under_investigation_2026-07-15.csv").read_bytes()
-    out = call(export_open, export_response(export_open, body))
-    items, [switch] = out[:-1], out[-1:]
-    assert len(items) == 733
-    assert {(i["tab"], i["export_file"], i["export_date"]) for i in items} == {
-        ("under_investigation", "breach_report_under_investigation_2026-07-15.csv", "2026-07-15")
-    }
-    saved = tmp_path / "snapshot" / "breach_report_under_investigation_2026-07-15.csv"
-    assert saved.read_bytes() == body
-
-    # The tab switch: a PrimeFaces AJAX post carrying the page's view state.
-    assert switch.headers["Faces-Request"] == b"partial/ajax"
-    data = form(switch)
-    assert data["javax.faces.ViewState"] == PAGE_VIEW_STATE
-    assert data["javax.faces.partial.ajax"] == "true"
-    assert data["javax.faces.source"] == data["javax.faces.partial.execute"] == "ocrForm:j_idt28"
-    assert data["javax.faces.behavior.event"] == "tabChange"
-    assert data["ocrForm:j_idt28_newTab"] == "ocrForm:j_idt28:j_idt118"
-    assert data["ocrForm:j_idt28_tabindex"] == data["ocrForm:j_idt28_activeIndex"] == "1"
-
-    partial = XmlResponse(switch.url, body=(FIXTURES / "tab_change_archive.xml").read_bytes(), request=switch)
-    [export_archive] = call(switch, partial)
-    # The archive's CSV button (other generated id), with the view state from the partial-response.
-    data = form(export_archive)
-    assert data["javax.faces.ViewState"] == ARCHIVE_VIEW_STATE
-    assert data["ocrForm:j_idt123"] == ""
-    assert data["ocrForm:j_idt28_activeIndex"] == "1"
-    assert not {"ocrForm:j_idt121", "ocrForm:j_idt125", "ocrForm:j_idt85", "javax.faces.partial.ajax"} & set(data)
-
-    body = (EXPORTS / "breach_report_archive_2024-08.csv").read_bytes()
-    items = call(export_archive, export_response(export_archive, body))
-    assert len(items) == 5371 and {i["tab"] for i in items} == {"archive"}
-    assert (tmp_path / "snapshot" / "breach_report_archive_2026-07-15.csv").read_bytes() == body
-
-
-def test_live_part2_list_is_saved_and_parsed_as_part2(make_spider, tmp_path: Path) -> None:
-    spider = make_spider()
-    [export_open] = call(
-        Request(PART2_URL, callback=spider.parse_page, cb_kwargs={"list_": "part2"}), page_response(PART2_URL)
-    )
-    body = (FIXTURES / "breach_report_part2_under_investigation_2026-07-15.csv").read_bytes()
-    out = call(export_open, export_response(export_open, body))
-    items = out[:-1]
-    assert [i["fields"]["name"] for i in items][1:] == ["Example Counseling Services", "Example Treatment Center"]
-    assert {(i["list"], i["export_file"]) for i in items} == {
-        ("part2", "breach_report_part2_under_investigation_2026-07-15.csv")
-    }
-    assert (tmp_path / "snapshot" / "breach_report_part2_under_investigation_2026-07-15.csv").exists()
+def first_export(spider: BreachPortalSpider) -> Request:
+    page = HtmlResponse(PAGE_URL, body=(FIXTURES / "breach_report_hip.html").read_bytes(), encoding="utf-8")
+    [export] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page)
+    return export
 
 
 def test_html_answer_to_the_export_post_stops_the_crawl(make_spider, tmp_path: Path, caplog) -> None:
-    spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
+    export_open = first_export(make_spider())
     page = HtmlResponse(export_open.url, body=(FIXTURES / "export_error_page.html").read_bytes(), request=export_open)
     with pytest.raises(CloseSpider):
         call(export_open, page)
     assert "breach_report_under_investigation_2026-07-15.csv: not a CSV export" in caplog.text
     assert not (tmp_path / "snapshot").exists()
-
-
-def test_view_expired_partial_response_stops_the_crawl(make_spider, caplog) -> None:
-    spider = make_spider()
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
-    body = (EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes()
-    switch = call(export_open, export_response(export_open, body))[-1]
-    expired = XmlResponse(switch.url, body=(FIXTURES / "tab_change_expired.xml").read_bytes(), request=switch)
-    with pytest.raises(CloseSpider):
-        call(switch, expired)
-    assert "ViewExpiredException" in caplog.text and "Archive" in caplog.text
 
 
 def test_page_without_the_form_stops_the_crawl(make_spider, caplog) -> None:
@@ -330,14 +238,19 @@ def test_shrunken_live_export_is_kept_out_unless_forced(
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir()
     shutil.copy(EXPORTS / "breach_report_archive_2024-08.csv", snapshot)  # 5,371 rows
-    spider = make_spider(force=force)
-    [export_open] = call(Request(PAGE_URL, callback=spider.parse_page, cb_kwargs={"list_": "hipaa"}), page_response())
-    export_open.cb_kwargs["tab"] = "archive"  # pretend the fresh archive export has 702 rows
-    body = (EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes()
-    out = call(export_open, export_response(export_open, body))
+    export_open = first_export(make_spider(force=force))
+    [switch] = call(
+        export_open,
+        export_response(export_open, (EXPORTS / "breach_report_under_investigation_2026-07-15.csv").read_bytes()),
+    )
+    partial = XmlResponse(switch.url, body=(FIXTURES / "tab_change_archive.xml").read_bytes(), request=switch)
+    [export_archive] = call(switch, partial)
+    body = (EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes()  # a fresh archive of 702 rows
+    out = call(export_archive, export_response(export_archive, body))
     fresh = snapshot / "breach_report_archive_2026-07-15.csv"
     assert fresh.exists() == saved
-    assert len(out) == (703 if saved else 1)  # the items only when kept; the tab switch in any case
+    assert (snapshot / "breach_report_under_investigation_2026-07-15.csv").exists()  # not shrunk: saved
+    assert len(out) == (733 + 702 if saved else 733)  # the archive's items only when kept
     if not saved:
         assert "702 rows is under 80% of the 5371 rows" in caplog.text
 
@@ -396,103 +309,6 @@ def test_live_crawl_commands(tmp_path: Path) -> None:
     assert portal[-4:] == ["-a", "force=1", "-a", "export_date=2026-07-15"]
     assert not any(arg.startswith(("export=", "out=")) for arg in commands[1])  # saves no snapshot
     assert not any(arg.startswith("export=") for command in commands for arg in command)
-
-
-# --- the live crawl end to end, against a local stand-in for the portal ------------------------------------
-
-
-class FakePortal(http.server.BaseHTTPRequestHandler):
-    """Serves the hand-written fixtures like the portal: the right post gets the CSV, a wrong one the page."""
-
-    broken_export = False
-    posts: list[dict] = []
-
-    def log_message(self, *args) -> None:  # keep pytest output quiet
-        pass
-
-    def send(self, body: bytes, content_type: str, status: int = 200) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        if self.path == "/ocr/breach/breach_report.jsf":
-            self.send((FIXTURES / "breach_report.html").read_bytes(), "text/html; charset=UTF-8")
-        else:
-            self.send(b"not found", "text/plain", 404)
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        data = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode(), keep_blank_values=True).items()}
-        type(self).posts.append(data)
-        view_state = data.get("javax.faces.ViewState")
-        if self.headers.get("Faces-Request") == "partial/ajax" and view_state == PAGE_VIEW_STATE:
-            self.send((FIXTURES / "tab_change_archive.xml").read_bytes(), "text/xml; charset=UTF-8")
-        elif "ocrForm:j_idt85" in data and view_state == PAGE_VIEW_STATE and not self.broken_export:
-            self.send((EXPORTS / "breach_report_under_investigation_2026-04.csv").read_bytes(), "text/csv")
-        elif "ocrForm:j_idt123" in data and view_state == ARCHIVE_VIEW_STATE:
-            self.send((EXPORTS / "breach_report_archive_2024-08.csv").read_bytes(), "text/csv")
-        else:  # what the real portal does with a post it does not understand: 200 and an HTML page
-            self.send((FIXTURES / "export_error_page.html").read_bytes(), "text/html; charset=UTF-8")
-
-
-@pytest.fixture
-def fake_portal():
-    FakePortal.posts = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakePortal)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/ocr/breach/"
-    server.shutdown()
-    server.server_close()
-    FakePortal.broken_export = False
-
-
-def live_crawl(portal_url: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    return scrapy_crawl(
-        "-a",
-        f"portal_url={portal_url}",
-        "-a",
-        "lists=hipaa",
-        "-a",
-        f"out={tmp_path / 'snap'}",
-        "-s",
-        "BREACH_PORTAL_EXPORT_DATE=2026-07-15",
-        "-s",
-        f"RAW_DIR={tmp_path / 'raw'}",
-        "-s",
-        "DOWNLOAD_DELAY=0",
-        "-s",
-        "AUTOTHROTTLE_ENABLED=0",
-    )
-
-
-def test_live_crawl_end_to_end(fake_portal: str, tmp_path: Path) -> None:
-    result = live_crawl(fake_portal, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert len(FakePortal.posts) == 3  # export, tab switch, export
-    snap = tmp_path / "snap"
-    assert sorted(p.name for p in snap.iterdir()) == [
-        "breach_report_archive_2026-07-15.csv",
-        "breach_report_under_investigation_2026-07-15.csv",
-    ]
-    assert (snap / "breach_report_archive_2026-07-15.csv").read_bytes() == (
-        EXPORTS / "breach_report_archive_2024-08.csv"
-    ).read_bytes()
-    raw = tmp_path / "raw" / "breach_portal"
-    assert len(read_jsonl(raw / "breach_report_archive_2026-07-15.jsonl")) == 5371
-    assert len(read_jsonl(raw / "breach_report_under_investigation_2026-07-15.jsonl")) == 702
-
-
-def test_live_crawl_fails_when_the_export_post_gets_a_page(fake_portal: str, tmp_path: Path) -> None:
-    FakePortal.broken_export = True
-    result = live_crawl(fake_portal, tmp_path)
-    assert result.returncode != 0
-    assert "not a CSV export" in result.stderr
-    assert not (tmp_path / "snap").exists()
-    assert not list((tmp_path / "raw").rglob("*.jsonl"))
 
 
 # --- the raw-file pipeline -----------------------------------------------------------------------------
