@@ -4,7 +4,7 @@ The first real run against a changed site is the one worth keeping: `kb crawl --
 RECORD_DIR=DIR/<spider> and `RecordingMiddleware` saves every exchange the spider makes (robots.txt and
 each redirect hop included) as it went over the wire:
 
-    DIR/<spider>/manifest.json      spider, export date, when recorded
+    DIR/<spider>/manifest.json      spider, its -a arguments, export date, when recorded
     DIR/<spider>/0001.json          request (method, URL, headers, form fields) and response (status,
                                     URL, headers, body file or, past RECORD_MAX_BODY bytes, its sha256)
     DIR/<spider>/0001.body          the response body, decoded when it came gzip/deflate-encoded
@@ -13,7 +13,7 @@ With REPLAY_DIR=DIR/<spider>, `ReplayMiddleware` answers every request from thos
 network, in the place of the downloader, so cookies, redirects and the spider's own checks run as they did.
 A request the recording does not hold (another URL, or other form fields: the site's flow changed, or the
 spider's did) is answered with nothing: the request fails with one error line naming the field that
-differs, and the crawl fails (crawlers.outcome). tests/test_recordings.py replays every recording under
+differs, and the crawl fails (crawlers.outcome); so does a replay that never asks for some recorded exchange. tests/test_recordings.py replays every recording under
 tests/recordings/ this way, so a recorded exchange becomes a test by being saved there.
 """
 
@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import logging
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,22 @@ def decoded_body(response: Response) -> tuple[bytes, str | None]:
     return response.body, None
 
 
+def spider_arguments(argv: list[str]) -> dict[str, str]:
+    """The `-a name=value` spider arguments of a `scrapy crawl` command line (a replay starts the same way)."""
+    arguments: dict[str, str] = {}
+    for i, word in enumerate(argv):
+        if word == "-a" and i + 1 < len(argv):
+            given = argv[i + 1]
+        elif word.startswith("-a") and len(word) > 2:
+            given = word[2:]
+        else:
+            continue
+        name, equals, value = given.partition("=")
+        if equals:
+            arguments[name] = value
+    return arguments
+
+
 class RecordingMiddleware:
     """Saves each exchange; enabled by the RECORD_DIR setting (NotConfigured without it)."""
 
@@ -98,6 +115,7 @@ class RecordingMiddleware:
             raise NotConfigured(f"{self.folder}: already holds a recording; record into an empty folder")
         manifest = {
             "spider": spider.name,
+            "arguments": spider_arguments(sys.argv),
             # the date a spider stamps on what it saves (breach_portal's export date); a replay repeats it
             "export_date": getattr(spider, "export_date", None) or dt.date.today().isoformat(),
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -166,7 +184,21 @@ class ReplayMiddleware:
         folder = crawler.settings.get("REPLAY_DIR")
         if not folder:
             raise NotConfigured("REPLAY_DIR is not set")
-        return cls(Path(folder))
+        middleware = cls(Path(folder))
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def spider_closed(self, spider: Spider) -> None:
+        """A replay that asked for less than was recorded also strayed from the recorded flow."""
+        if self.unserved:
+            first = self.unserved[0]["request"]
+            logger.error(
+                "%d recorded exchange(s) of %s were never asked for, first %s %s",
+                len(self.unserved),
+                self.folder,
+                first["method"],
+                first["url"],
+            )
 
     def process_request(self, request: Request) -> Response:
         asked = request_record(request)
