@@ -440,9 +440,8 @@ def why(
     """Why a precedent matched, in words: the words it shares, its place in each ranking, the facts it
     shares with the query and (for `like`) the provisions and topics it shares with the action."""
     reasons = ["shares the words " + ", ".join(words)] if words else []
-    reasons += [
-        f"{_ordinal(ranks[r])} by {label}" for r, label in (("vector", "meaning"), ("bm25", "words")) if r in ranks
-    ]
+    ranked = (("vector", "closest in meaning"), ("bm25", "by the words shared"))
+    reasons += [f"{_ordinal(ranks[r])} {label}" for r, label in ranked if r in ranks]
     reasons += [f"same {name.replace('_', ' ')} ({label_of(name, value)})" for name, value in facts]
     if provisions:
         reasons.append("cites the same " + ", ".join(provisions))
@@ -504,6 +503,7 @@ LABELS = {
         "other": "other",
     },
     "initiative": {"risk_analysis": "Risk Analysis Initiative", "right_of_access": "Right of Access Initiative"},
+    "obligation": {"monitor / independent assessor": "a monitor or independent assessor", "other": "other obligations"},
 }
 
 
@@ -773,7 +773,7 @@ def caveats(summary: dict, base: dict, resolved: Resolved) -> list[str]:
 
 def query_block(query: Query, resolved: Resolved) -> dict:
     return {
-        "text": query.text,
+        "text": query.text.strip() if query.text else None,
         "like": query.like,
         "breach": query.breach,
         "searched": resolved.text,

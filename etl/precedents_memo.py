@@ -125,11 +125,13 @@ def _summary(s: dict) -> str:
         f"- **Actions**: {types}; announced {', '.join(f'{y} ({c})' for y, c in s['years'].items())}.",
         f"- **Amounts** (dollars of the year announced): {amount_sentence(s['amount'])}.",
     ]
-    for t, a in s["amount"]["by_type"].items():
-        lines.append(f"  - {label_of('action_type', t)}s: {amount_sentence(a)}.")
+    if len(s["amount"]["by_type"]) > 1:
+        lines += [
+            f"  - {label_of('action_type', t)}s: {amount_sentence(a)}." for t, a in s["amount"]["by_type"].items()
+        ]
     lines.append(f"- **Corrective action plans**: {cap_sentence(s['cap'])}.")
     if s["cap"]["obligations"]:
-        top = "; ".join(f"{md(o['label'])} ({o['count']})" for o in s["cap"]["obligations"][:6])
+        top = "; ".join(f"{md(label_of('obligation', o['label']))} ({o['count']})" for o in s["cap"]["obligations"][:6])
         lines.append(f"  - Obligations, where recorded ({plural(s['cap']['obligations_recorded'], 'plan')}): {top}.")
     if days["n"]:
         lines.append(

@@ -15,7 +15,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import feeds, paging, queries, similar, views
+from kb_site import feeds, paging, precedents, queries, similar, views
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
 
@@ -34,6 +34,7 @@ def register_routes():
         (r"^/-/api$", views.api_page),
         (r"^/-/investigations$", views.investigations_page),
         (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
+        (r"^/-/precedents(?P<format>\.json|\.md)?$", precedents.precedents_view),
     ]
 
 

@@ -181,3 +181,13 @@ async def row_page_vars(datasette, database: str, action_id: str) -> dict:
     ]
     more = datasette.urls.path("/-/similar") + "?" + urlencode({"like": action_id})
     return {"similar_cases": cases, "similar_more_url": more}
+
+
+async def search_database(datasette):
+    """(name, database) of the knowledge base that similar-case search runs on (for kb_site.precedents)."""
+    return await _database(datasette)
+
+
+def shared_searcher(name: str, conn) -> Searcher:
+    """The one Searcher of this server for database `name` (loaded on first use, under the lock)."""
+    return _searcher(name, conn)
