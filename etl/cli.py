@@ -227,6 +227,53 @@ def similar(
 
 
 @cli.command()
+@click.argument("query", required=False)
+@click.option("--like", "like_id", metavar="ACTION_ID", help="Cases like this enforcement action instead.")
+@click.option("--breach", "breach_id", metavar="BREACH_ID", help="Cases like this breach report instead.")
+@click.option("--sector", help="e.g. physician_practice, hospital_health_system (a wrong value lists them all).")
+@click.option("--entity-type", help="healthcare_provider, health_plan, business_associate or clearinghouse.")
+@click.option("--breach-type", help="As the Breach Portal names it, e.g. 'Hacking/IT Incident'.")
+@click.option("--location", help="Location of the information, as the Breach Portal names it, e.g. 'Network Server'.")
+@click.option("--individuals", type=click.IntRange(min=1), help="Individuals affected (chooses the size band).")
+@click.option("--state", help="Two-letter state code.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of /-/precedents.json instead of the memo.")
+@db_option()
+def precedents(
+    query: str | None,
+    like_id: str | None,
+    breach_id: str | None,
+    sector: str | None,
+    entity_type: str | None,
+    breach_type: str | None,
+    location: str | None,
+    individuals: int | None,
+    state: str | None,
+    as_json: bool,
+    db_path: Path,
+) -> None:
+    """What OCR did in cases like QUERY (or --like / --breach): the precedents, what OCR did in them, the
+    base rate among like Breach Portal reports and today's penalty tiers, as a Markdown memo (or --json)."""
+    import datetime
+    import sqlite3
+
+    from etl import precedents as prec
+    from etl.precedents_memo import memo
+    from etl.similar import SearchError, open_searcher
+
+    facts = {"sector": sector, "entity_type": entity_type, "breach_type": breach_type, "location": location,
+             "individuals_affected": individuals, "state": state}  # fmt: skip
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        question = prec.Query(text=query, like=like_id, breach=breach_id, facts=prec.parse_facts(conn, facts))
+        answer = prec.precedent_range(conn, open_searcher(conn), question)
+    except SearchError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        conn.close()
+    click.echo(json.dumps(answer, indent=2) if as_json else memo(answer, datetime.date.today().isoformat()).rstrip())
+
+
+@cli.command()
 @click.argument("text")
 def cite(text: str) -> None:
     """Print the 45 CFR / 42 CFR Part 2 citations in TEXT ('-' reads stdin) as a JSON list of canonical
