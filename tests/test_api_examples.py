@@ -24,11 +24,9 @@ def test_readme_has_api_examples() -> None:
     assert len(readme_curl_lines()) >= 8
 
 
-@pytest.mark.parametrize("index", range(10))
+@pytest.mark.parametrize("index", range(len(readme_curl_lines())))
 def test_readme_curl_example_runs(index: int, datasette_url: str) -> None:
     lines = readme_curl_lines()
-    if index >= len(lines):
-        pytest.skip("fewer examples than parameters")
     args = shlex.split(lines[index].replace(README_BASE, datasette_url))
     result = subprocess.run(
         [*args, "--fail", "--write-out", "\n%{http_code}"], capture_output=True, text=True, timeout=60
