@@ -2,7 +2,9 @@
 
 A live export that suddenly has far fewer rows than the last good export of the same list and tab is more
 likely a broken or truncated answer than real news, so it does not replace or join the snapshot unless
-forced. The decision is a pure function (`guard_decision`); the I/O around it is kept small.
+forced. The decision is a pure function (`guard_decision`); the I/O around it is kept small. The same guard
+keeps a live hhs.gov crawl with far fewer pages than the last good one from replacing it
+(crawlers/spiders/hhs_enforcement.py, `unit="pages"`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,23 @@ class GuardDecision:
 
 
 def guard_decision(
-    fresh_rows: int, last_good_rows: int | None, force: bool = False, min_ratio: float = MIN_RATIO
+    fresh_rows: int,
+    last_good_rows: int | None,
+    force: bool = False,
+    min_ratio: float = MIN_RATIO,
+    *,
+    unit: str = "rows",
+    last_good: str = "last good export",
+    first: str = "no earlier export of this list and tab",
 ) -> GuardDecision:
-    """Whether a fresh export with fresh_rows records may be saved, given the last good export's count."""
+    """Whether a fresh export with fresh_rows records may be saved, given the last good export's count.
+    `unit`, `last_good` and `first` (the reason when there is nothing to compare with) word the reason for
+    another kind of output, e.g. the pages of a crawl."""
     if last_good_rows is None:
-        return GuardDecision(True, "no earlier export of this list and tab")
+        return GuardDecision(True, first)
     if fresh_rows >= min_ratio * last_good_rows:
-        return GuardDecision(True, f"{fresh_rows} rows, last good export had {last_good_rows}")
-    shrink = f"{fresh_rows} rows is under {min_ratio:.0%} of the {last_good_rows} rows of the last good export"
+        return GuardDecision(True, f"{fresh_rows} {unit}, {last_good} had {last_good_rows}")
+    shrink = f"{fresh_rows} {unit} is under {min_ratio:.0%} of the {last_good_rows} {unit} of the {last_good}"
     if force:
         return GuardDecision(True, f"{shrink}; saved because forced")
     return GuardDecision(False, f"{shrink}; not saved (re-run with force to accept it)")
@@ -82,7 +93,8 @@ def live_crawl_commands(
 ) -> list[list[str]]:
     """The `scrapy crawl` command lines of a live crawl, one per spider (each runs in its own process).
     A spider that saves what it fetched into the snapshot (`live_saves_snapshot`, crawlers.registry) gets
-    its snapshot sub-folder as `out`, and `force` / `export_date` when given. With `record`, each spider's
+    its snapshot sub-folder as `out` and `export_date` when given; every spider gets `force` (its shrink
+    guard lets a smaller result through) when given. With `record`, each spider's
     exchanges are saved under record/<spider name> (crawlers.recording)."""
     commands = []
     for spider in spiders():
@@ -91,9 +103,9 @@ def live_crawl_commands(
             cmd += ["-s", f"RECORD_DIR={record / spider.name}"]
         if spider.live_saves_snapshot:
             cmd += ["-a", f"out={out / str(spider.snapshot_folder)}"]
-            if force:
-                cmd += ["-a", "force=1"]
-            if export_date:
-                cmd += ["-a", f"export_date={export_date}"]
+        if force:  # every live crawl has a shrink guard; force lets a smaller result through
+            cmd += ["-a", "force=1"]
+        if spider.live_saves_snapshot and export_date:
+            cmd += ["-a", f"export_date={export_date}"]
         commands.append(cmd)
     return commands

@@ -45,8 +45,11 @@ def _response(url: str, body: bytes) -> Response:
     return HtmlResponse(url=url, body=body, encoding="utf-8")
 
 
-def _run_callback(callback: str, url: str, body: bytes) -> tuple[list[dict], list[Request]]:
-    out = list(getattr(HhsEnforcementSpider(), callback)(_response(url, body)))
+def _run_callback(callback: str, url: str, body: bytes, **spider_args: str) -> tuple[list[dict], list[Request]]:
+    """What a live callback yields for `body` fetched from `url`; by default by the direct route (hhs.gov's
+    own addresses), as the hand-written pages are hhs.gov pages."""
+    spider = HhsEnforcementSpider(**{"route": "direct", **spider_args})
+    out = list(getattr(spider, callback)(_response(url, body)))
     return [o for o in out if isinstance(o, dict)], [o for o in out if isinstance(o, Request)]
 
 
@@ -452,3 +455,31 @@ def test_press_release_follows_its_pdfs() -> None:
     assert [(r.url, r.callback.__name__) for r in requests] == [
         ("https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-deer-oaks.pdf", "parse_pdf")
     ]
+
+
+def test_archive_route_reads_the_hhs_address_and_capture_time_from_the_capture_address() -> None:
+    capture = f"https://web.archive.org/web/20250708123456id_/{PRESS_ROOM_URL}"
+    body = (FIXTURES / "press_room_2026.html").read_bytes()
+    items, requests = _run_callback("parse_press_release", capture, body, route="archive", as_of="20261201")
+    [item] = items
+    assert (item["url"], item["fetched_from"], item["captured"]) == (PRESS_ROOM_URL, capture, "2025-07-08T12:34:56Z")
+    # the page's relative links are hhs.gov addresses, asked of the archive as of the crawl's timestamp
+    assert "https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-deer-oaks.pdf?language=en" in item["links"]
+    assert [(r.url, r.meta["hhs_url"]) for r in requests] == [
+        (
+            "https://web.archive.org/web/20261201id_/https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-deer-oaks.pdf",
+            "https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-deer-oaks.pdf",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"route": "browser"}, "-a route='browser': expected 'archive' or 'direct'"),
+        ({"as_of": "yesterday"}, "-a as_of='yesterday': expected a UTC timestamp YYYYMMDD[hhmmss]"),
+    ],
+)
+def test_bad_route_arguments_are_named(args: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        HhsEnforcementSpider(**args)

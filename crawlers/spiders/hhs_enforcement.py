@@ -32,20 +32,33 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import scrapy
 from parsel import Selector, SelectorList  # scrapy's Selector subclasses these; their methods return them
-from scrapy.exceptions import NotSupported
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, NotSupported
 from scrapy.http import HtmlResponse, Response, TextResponse
+from twisted.python.failure import Failure
 
+from crawlers.live import guard_decision
 from crawlers.pdf_text import PdfError, read_pdf
 
 INDEX_URL = "https://www.hhs.gov/hipaa/for-professionals/compliance-enforcement/agreements/index.html"
+# Live routes (docs/crawling-hhs.md): hhs.gov answers 403 to automated clients (2025-26), so by default the
+# crawl reads the Internet Archive's raw captures of the same addresses; `-a route=direct` asks the site.
+ARCHIVE_URL = "https://web.archive.org/web/"
+SITE_URL = "https://www.hhs.gov"
+# A capture's address: <archive>/<timestamp>id_/<hhs.gov address>, the timestamp UTC YYYYMMDDhhmmss.
+CAPTURE_RE = re.compile(r"/(\d{1,14})id_/(https?:/+.+)$")
+HHS_URL = "hhs_url"  # request meta: the hhs.gov address a request asks for, whatever the route
 
 # Page kinds by address; the site was redesigned several times, URLs changed less than the markup.
 # The shapes are those of the hhs.gov addresses in data/curated/ocr_actions.jsonl (a test checks each).
@@ -105,7 +118,20 @@ REPLAY_COLUMNS = ("url", "text")
 ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|x[0-9a-fA-F]{2}|[nt\\])")
 ESCAPES = {"n": "\n", "t": "\t", "\\": "\\"}
 
-RAW_FIELDS = ("source", "url", "kind", "title", "published", "text", "links", "fetched_from", "sha256", "line", "error")
+RAW_FIELDS = (
+    "source",
+    "url",
+    "kind",
+    "title",
+    "published",
+    "text",
+    "links",
+    "fetched_from",
+    "captured",
+    "sha256",
+    "line",
+    "error",
+)
 
 
 class ReplayInputError(ValueError):
@@ -114,7 +140,6 @@ class ReplayInputError(ValueError):
 
 class HhsEnforcementSpider(scrapy.Spider):
     name = "hhs_enforcement"
-    allowed_domains = ["hhs.gov"]
     # The contract (crawlers/registry.py, docs/crawling.md): `kb build` replays <snapshot>/hhs_press_releases
     # when the snapshot has it (else it keeps the raw files already there); a live crawl saves no snapshot.
     snapshot_folder = "hhs_press_releases"
@@ -123,7 +148,17 @@ class HhsEnforcementSpider(scrapy.Spider):
     # The raw file of a live crawl; `kb build` keeps it when it prunes the raw files of replayed exports.
     live_raw_stem = "live"
 
-    def __init__(self, export: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        export: str | None = None,
+        *args: Any,
+        route: str = "archive",
+        archive_url: str = ARCHIVE_URL,
+        site_url: str = SITE_URL,
+        as_of: str | None = None,
+        force: str | bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.export = Path(export) if export else None
         # Checked here so that bad input fails the crawl at start-up (exit status 1), not mid-way.
@@ -131,17 +166,29 @@ class HhsEnforcementSpider(scrapy.Spider):
         self.raw_stem = (
             (self.export.stem if self.export.is_file() else self.export.name) if self.export else self.live_raw_stem
         )
+        self.route = make_route(route, archive_url=archive_url, site_url=site_url, as_of=as_of)
+        self.allowed_domains = [urlsplit(self.route.base).hostname or ""]
+        self.force = str(force).lower() in {"1", "true", "yes"}
+        self.pages = 0  # items of this live crawl without error
+        self.stopped = False
+        self.result_checked = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HhsEnforcementSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.check_live_result, signal=signals.spider_idle)
+        return spider
 
     def raw_file_stem(self, item: dict[str, Any]) -> str:
         """Every item of a crawl goes to one raw file, named after the replayed file or folder, or `live`."""
         return self.raw_stem
 
     def raw_files_at_open(self) -> list[str]:
-        return [self.raw_stem]  # written even when the crawl finds no page
+        return [self.raw_stem]  # written even when the crawl finds no page (a replay of an empty export)
 
     async def start(self) -> AsyncIterator[Any]:
         if self.export is None:
-            yield scrapy.Request(INDEX_URL, callback=self.parse_index)
+            yield self._request(INDEX_URL, self.parse_index)
             return
         for path in self.export_files:
             for item in replay_items(path):
@@ -152,17 +199,66 @@ class HhsEnforcementSpider(scrapy.Spider):
     def parse_index(self, response: Response) -> Iterator[scrapy.Request]:
         """Agreements index: follow every case page, press release and PDF it links to (matched by URL, not by
         markup): recent actions mostly have a press-room page and PDFs but no case page."""
-        yield from self._follow(page_links(response), ("case_page", "press_release", "agreement_pdf"))
+        page, _ = self._as_fetched(response)
+        yield from self._follow(page_links(page), ("case_page", "press_release", "agreement_pdf"))
 
     def parse_case_page(self, response: Response) -> Iterator[Any]:
-        item = _page_item(response, kind="case_page", fetched_from=response.url, raw=response.body)
-        yield item
+        page, captured = self._as_fetched(response)
+        item = _page_item(page, kind="case_page", fetched_from=response.url, raw=response.body, captured=captured)
+        yield self._counted(item)
         yield from self._follow(item["links"], ("press_release", "agreement_pdf"))
 
     def parse_press_release(self, response: Response) -> Iterator[Any]:
-        item = _page_item(response, kind="press_release", fetched_from=response.url, raw=response.body)
-        yield item
+        page, captured = self._as_fetched(response)
+        item = _page_item(page, kind="press_release", fetched_from=response.url, raw=response.body, captured=captured)
+        yield self._counted(item)
         yield from self._follow(item["links"], ("agreement_pdf",))
+
+    def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
+        page, captured = self._as_fetched(response)
+        item = pdf_item(page, fetched_from=response.url, captured=captured)
+        if item["error"]:
+            self.logger.warning("%s: %s (recorded with the error; the crawl goes on)", item["url"], item["error"])
+        yield self._counted(item)
+
+    def on_error(self, failure: Failure) -> Iterator[dict[str, Any]]:
+        """A request without a usable answer. A 403 means the site refuses this crawler: stop at once (nothing
+        more will come back, and asking again is not polite). Without the index there is nothing to crawl:
+        stop. Any other page (a 404: no capture of it; a 5xx after the retries): an item with the error."""
+        request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # Scrapy sets it for errbacks
+        url = request.meta[HHS_URL]
+        response: Response | None = getattr(failure.value, "response", None)
+        if response is not None and response.status == 403:
+            self._stop(
+                "blocked",
+                f"{url}: HTTP 403 from {response.url}: blocked, the site refuses automated clients "
+                f"(route {self.route.name!r}; see docs/crawling-hhs.md); the raw files are left as they were",
+            )
+        why = f"HTTP {response.status} from {response.url}" if response is not None else f"{failure.getErrorMessage()}"
+        if request.callback == self.parse_index:
+            self._stop(
+                "no_index", f"{url}: the agreements index was not fetched ({why}); the raw files are left as they were"
+            )
+        self.logger.warning("%s: %s (recorded with the error; the crawl goes on)", url, why)
+        yield self._counted(
+            _item(
+                url=url,
+                kind=url_kind(url),
+                title=None,
+                published=None,
+                text=None,
+                links=[],
+                fetched_from=response.url if response is not None else request.url,
+                raw=response.body if response is not None else b"",
+                error=why,
+            )
+        )
+
+    # -- live plumbing ----------------------------------------------------------------------------
+
+    def _request(self, url: str, callback: Callable[[Response], Iterator[Any]]) -> scrapy.Request:
+        """A request for the hhs.gov address `url` by this crawl's route (the address itself rides along)."""
+        return scrapy.Request(self.route.address(url), callback=callback, errback=self.on_error, meta={HHS_URL: url})
 
     def _follow(self, links: Iterable[str], kinds: tuple[str, ...]) -> Iterator[scrapy.Request]:
         """A request for each link of one of these kinds, at its canonical address (duplicates are dropped
@@ -175,16 +271,155 @@ class HhsEnforcementSpider(scrapy.Spider):
         for url in links:
             kind = url_kind(url)
             if kind in kinds:
-                yield scrapy.Request(canonical_url(url), callback=callbacks[kind])
+                yield self._request(canonical_url(url), callbacks[kind])
 
-    def parse_pdf(self, response: Response) -> Iterator[dict[str, Any]]:
-        item = pdf_item(response, fetched_from=response.url)
-        if item["error"]:
-            self.logger.warning("%s: %s (recorded with the error; the crawl goes on)", item["url"], item["error"])
-        yield item
+    def _as_fetched(self, response: Response) -> tuple[Response, str | None]:
+        """The response as the hhs.gov page it is (its links resolve against the hhs.gov address, not the
+        archive's), and when it was captured."""
+        try:
+            fetched = self.route.fetched(response)
+        except RouteError as exc:
+            self._stop("route", str(exc))
+        return response.replace(url=fetched.url), fetched.captured
+
+    def _counted(self, item: dict[str, Any]) -> dict[str, Any]:
+        if item["error"] is None:
+            self.pages += 1
+        return item
+
+    def _stop(self, reason: str, message: str) -> NoReturn:
+        """End the crawl as failed, with one error line: the raw file of the last good crawl stays."""
+        self.logger.error(message)
+        self.stopped = True
+        raise CloseSpider(reason)
+
+    def check_live_result(self) -> None:
+        """When a live crawl has nothing left to fetch: fail it if it got no page, or far fewer pages than the
+        last good live crawl's raw file holds (the shrink guard, crawlers/live.py; `-a force=1` accepts it)."""
+        if self.export is not None or self.stopped or self.result_checked:
+            return
+        self.result_checked = True
+        last_good = Path(self.settings.get("RAW_DIR", "data/raw")) / self.name / f"{self.raw_stem}.jsonl"
+        problem = live_result_problem(self.pages, count_pages(last_good), self.force, last_good)
+        if problem:
+            self._stop("too_few_pages", problem)
+        self.logger.info("%d pages fetched by route %r", self.pages, self.route.name)
 
 
-def pdf_item(response: Response, *, fetched_from: str) -> dict[str, Any]:
+# -- routes: where the live crawl fetches hhs.gov's addresses -----------------------------------
+
+
+class RouteError(ValueError):
+    """A response's address does not say which hhs.gov address it answers; the message names it."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What a live response is: the hhs.gov address its bytes belong to, and when they were captured."""
+
+    url: str
+    captured: str | None
+
+
+@dataclass(frozen=True)
+class ArchiveRoute:
+    """hhs.gov's addresses through the Internet Archive's raw captures: `<base><as_of>id_/<url>` redirects to
+    the capture nearest `as_of` (UTC, YYYYMMDD[hhmmss]), whose address holds its exact timestamp; `id_`
+    serves the bytes as captured, links unchanged (hhs.gov addresses, followed through the archive again)."""
+
+    base: str
+    as_of: str
+    name = "archive"
+
+    def address(self, url: str) -> str:
+        return f"{self.base}{self.as_of}id_/{url}"
+
+    def fetched(self, response: Response) -> Fetched:
+        m = CAPTURE_RE.search(response.url)
+        if m is None:
+            raise RouteError(f"{response.url}: not an archive capture address (<archive>/<timestamp>id_/<url>)")
+        timestamp, url = m.groups()
+        return Fetched(canonical_url(re.sub(r"^(https?:)/+", r"\1//", url)), capture_time(timestamp))
+
+
+@dataclass(frozen=True)
+class DirectRoute:
+    """hhs.gov's addresses fetched from the site itself, at `base` (https://www.hhs.gov, which in 2025-26
+    answers 403 to automated clients; another address serves a replica)."""
+
+    base: str
+    name = "direct"
+
+    def address(self, url: str) -> str:
+        site, page = urlsplit(self.base), urlsplit(url)
+        return urlunsplit((site.scheme, site.netloc, page.path, page.query, ""))
+
+    def fetched(self, response: Response) -> Fetched:
+        page = urlsplit(response.url)
+        return Fetched(
+            canonical_url(urlunsplit(("https", "www.hhs.gov", page.path, page.query, ""))), http_date(response)
+        )
+
+
+def make_route(route: str, *, archive_url: str, site_url: str, as_of: str | None) -> ArchiveRoute | DirectRoute:
+    """The route named by `-a route=` (archive or direct), with its base address; bad values name the argument."""
+    if route == "direct":
+        return DirectRoute(site_url)
+    if route != "archive":
+        raise ValueError(f"-a route={route!r}: expected 'archive' or 'direct'")
+    as_of = as_of or datetime.now(UTC).strftime("%Y%m%d")
+    if not re.fullmatch(r"\d{4,14}", as_of):
+        raise ValueError(f"-a as_of={as_of!r}: expected a UTC timestamp YYYYMMDD[hhmmss]")
+    return ArchiveRoute(archive_url if archive_url.endswith("/") else archive_url + "/", as_of)
+
+
+def capture_time(timestamp: str) -> str | None:
+    """ISO time (UTC) of a 14-digit archive timestamp; None for a shorter one or an impossible date (the
+    archive did not say exactly when)."""
+    try:
+        return datetime.strptime(timestamp, "%Y%m%d%H%M%S").strftime("%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return None
+
+
+def http_date(response: Response) -> str | None:
+    """The response's Date header as ISO time (UTC): when the site served these bytes; None without one."""
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.decode("latin-1"))
+    except (TypeError, ValueError):  # a malformed header says nothing about the time
+        return None
+    if when.tzinfo is None:  # "-0000": UTC, origin unknown (RFC 5322)
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def count_pages(raw_file: Path) -> int | None:
+    """Items without error in a raw file (the pages a crawl got); None when there is no such file."""
+    if not raw_file.exists():
+        return None
+    lines = raw_file.read_text(encoding="utf-8").splitlines()
+    return sum(1 for line in lines if line.strip() and json.loads(line).get("error") is None)
+
+
+def live_result_problem(pages: int, last_good_pages: int | None, force: bool, last_good: Path) -> str | None:
+    """Why a finished live crawl must not replace `last_good`, or None when it may."""
+    if pages == 0:
+        return f"the live crawl got no page (see the warnings above); {last_good} is kept"
+    decision = guard_decision(
+        pages,
+        last_good_pages,
+        force,
+        unit="pages",
+        last_good=f"last good live crawl ({last_good})",
+        first="no earlier live crawl",
+    )
+    return None if decision.save else decision.reason
+
+
+def pdf_item(response: Response, *, fetched_from: str, captured: str | None = None) -> dict[str, Any]:
     """The item of an agreement PDF; bytes that are not a readable PDF give an item with `error` set, so that
     one bad file (an HTML page at a .pdf address) is recorded and the crawl goes on."""
     try:
@@ -198,6 +433,7 @@ def pdf_item(response: Response, *, fetched_from: str) -> dict[str, Any]:
             text=None,
             links=[],
             fetched_from=fetched_from,
+            captured=captured,
             raw=response.body,
             error=str(exc),
         )
@@ -209,6 +445,7 @@ def pdf_item(response: Response, *, fetched_from: str) -> dict[str, Any]:
         text=pdf.text,
         links=[],
         fetched_from=fetched_from,
+        captured=captured,
         raw=response.body,
     )
 
@@ -334,7 +571,13 @@ def decode_escapes(text: str) -> str:
 
 
 def _page_item(
-    response: Response, *, kind: str, fetched_from: str, raw: bytes, line: int | None = None
+    response: Response,
+    *,
+    kind: str | None,
+    fetched_from: str,
+    raw: bytes,
+    line: int | None = None,
+    captured: str | None = None,
 ) -> dict[str, Any]:
     root = main_content(response)
     blocks = _content_blocks(root)
@@ -354,6 +597,7 @@ def _page_item(
         text=text,
         links=page_links(response, root, [b for b in blocks if b.root not in header]),
         fetched_from=fetched_from,
+        captured=captured,
         raw=raw,
         line=line,
     )
@@ -369,6 +613,7 @@ def _item(
     links: list[str],
     fetched_from: str,
     raw: bytes,
+    captured: str | None = None,
     line: int | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
@@ -381,6 +626,7 @@ def _item(
         "text": text,
         "links": links,
         "fetched_from": fetched_from,
+        "captured": captured,
         "sha256": hashlib.sha256(raw).hexdigest(),
         "line": line,
         "error": error,
