@@ -483,3 +483,25 @@ def test_archive_route_reads_the_hhs_address_and_capture_time_from_the_capture_a
 def test_bad_route_arguments_are_named(args: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         HhsEnforcementSpider(**args)
+
+
+def test_inspect_hhs_page_on_the_real_2026_page() -> None:
+    from crawlers.inspect_hhs import inspect_hhs_page
+
+    got = inspect_hhs_page(_real_2026_page(), REAL_2026_URL)
+    assert (got["title"], got["published"], got["kind"]) == ("Guidance on Risk Analysis", "2010-07-14", None)
+    assert got["links"]["case_pages"] == got["links"]["press_releases"] == []
+    assert "https://www.hhs.gov/sites/default/files/small-practice-security-guide-1.pdf" in got["links"]["pdfs"]
+    assert json.loads(json.dumps(got)) == got  # printable as JSON as it is
+
+
+def test_inspect_hhs_page_on_a_2026_index() -> None:
+    from crawlers.inspect_hhs import inspect_hhs_page
+
+    got = inspect_hhs_page((FIXTURES / "agreements_index_2026.html").read_bytes(), INDEX_URL)
+    assert (got["title"], got["kind"]) == ("Resolution Agreements", None)
+    assert len(got["links"]["case_pages"]) == 7 and len(got["links"]["press_releases"]) == 4
+    assert got["links"]["pdfs"] == [
+        "https://www.hhs.gov/sites/default/files/ocr-hipaa-racap-pih.pdf",
+        "https://www.hhs.gov/sites/default/files/ocr-concentra-npd.pdf",
+    ]
