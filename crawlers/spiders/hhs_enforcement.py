@@ -2,8 +2,13 @@
 
 Two modes, one parsing path:
 
-* live:   `scrapy crawl hhs_enforcement`  starts at the agreements index, follows case pages
-          (by URL pattern), and from each case page its press releases and PDFs.
+* live:   `scrapy crawl hhs_enforcement [-a route=archive|direct]`  starts at the agreements index and
+          follows, by URL pattern (`url_kind`), the case pages, press releases and PDFs it links to; from
+          each case page its press releases and PDFs, from each press release its PDFs. hhs.gov answers 403
+          to automated clients (2025-26), so the default route reads the Internet Archive's raw captures of
+          the same addresses (`<archive_url><as_of>id_/<hhs.gov address>`); `route=direct` asks `site_url`.
+          Either way an item's `url` is the hhs.gov address, `fetched_from` the address its bytes came from
+          and `captured` when they were captured (docs/crawling-hhs.md).
 * replay: `scrapy crawl hhs_enforcement -a export=PATH`  reads recorded press releases (a CSV, or a
           directory of CSVs, with columns URL and Text; Text is the page's `<p>` elements as a Python
           list repr, e.g. ../shared/snapshot/hhs_press_releases). Each row's markup becomes an
@@ -14,15 +19,21 @@ is an enforcement action is extraction, which belongs to etl/press_releases.py (
 
 Output: one raw file per crawl, <RAW_DIR>/hhs_enforcement/<stem>.jsonl (stem = export file/directory
 name, or "live"), written by crawlers.pipelines.RawJsonlPipeline: it replaces the previous file only
-when the crawl succeeded (crawlers.outcome.crawl_failure), and a good crawl without pages writes an
-empty file. Bad input files (missing, no CSV, no URL/Text columns, not UTF-8) fail at start-up, before
-any output is opened, so `scrapy crawl` exits with status 1 and a message naming the file (and line).
-A row that cannot be read as a page becomes an item with `error` set and `text` null, so that the
-ETL can put it in rejected_rows with its file and line.
+when the crawl succeeded (crawlers.outcome.crawl_failure). A live crawl fails, with one error line, and
+leaves the last good live.jsonl in place when a page answers 403 (blocked), when the index cannot be
+fetched, when it got no page, or when it got under 80% of the pages of the last good live.jsonl (the
+shrink guard of crawlers/live.py; `-a force=1` accepts it). Any other page that cannot be fetched or read
+(a 404: no capture; an HTML page at a .pdf address; a PDF pypdf cannot read) becomes an item with `error`
+set and the crawl goes on. Bad input files of a replay (missing, no CSV, no URL/Text columns, not UTF-8)
+fail at start-up, before any output is opened, so `scrapy crawl` exits with status 1 and a message naming
+the file (and line); a replay of an export without pages writes an empty file. A row that cannot be read
+as a page becomes an item with `error` set and `text` null, so that the ETL can put it in rejected_rows
+with its file and line.
 
-Raw item fields: the hhs_enforcement contract of docs/architecture.md plus `line` (1-based physical
-line where a replayed row starts; null live) and `error` (null, or why the row is not a page).
-`sha256` is of the bytes as fetched: the response body live, the row's Text cell (UTF-8) in replay.
+Raw item fields: the hhs_enforcement contract of docs/architecture.md (RAW_FIELDS): `line` is the 1-based
+physical line where a replayed row starts (null live), `error` null or why the row is not a page, `captured`
+the capture time (live; null in replay). `sha256` is of the bytes as fetched: the response body live, the
+row's Text cell (UTF-8) in replay.
 """
 
 from __future__ import annotations
