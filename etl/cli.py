@@ -115,8 +115,35 @@ def publish(db_path: Path, out: Path) -> None:
 @repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl writes.")
 @click.option("--force", is_flag=True, help="Save a fresh export even if it has under 80% of the rows of the last one.")
 @click.option("--export-date", default=None, help="Date stamped on the saved exports (default: today).")
-def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> None:
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Also save every HTTP exchange under RECORD/<spider>/ (a replayable recording; docs/crawling.md).",
+)
+@click.option(
+    "--inspect",
+    "inspect_page",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    default=None,
+    help="Crawl nothing: print as JSON what the crawler reads from this saved page (portal or hhs.gov).",
+)
+@click.option("--url", default=None, help="With --inspect: the address the page was saved from.")
+def crawl(
+    out: Path,
+    raw_dir: Path,
+    force: bool,
+    export_date: str | None,
+    record: Path | None,
+    inspect_page: Path | None,
+    url: str | None,
+) -> None:
     """Live crawl (needs internet): save fresh Breach Portal exports into --out, crawl HHS enforcement pages."""
+    if inspect_page is not None:
+        from crawlers.inspect import inspect_saved_page
+
+        click.echo(json.dumps(inspect_saved_page(inspect_page.read_bytes(), url), indent=1))
+        return
     import os
     import subprocess
     import sys
@@ -125,13 +152,16 @@ def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> Non
 
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
     failed = []
-    for cmd in live_crawl_commands(sys.executable, out.resolve(), raw_dir.resolve(), force, export_date):
+    record = record.resolve() if record is not None else None
+    for cmd in live_crawl_commands(sys.executable, out.resolve(), raw_dir.resolve(), force, export_date, record):
         click.echo(f"crawl  {cmd[4]} (live)")
         if subprocess.run(cmd, cwd=REPO_ROOT, env=env).returncode != 0:
             failed.append(cmd[4])
     if failed:
         raise click.ClickException(f"live crawl failed for: {', '.join(failed)} (see the log above)")
     click.echo(f"saved fresh exports under {out}")
+    if record is not None:
+        click.echo(f"recorded the exchanges under {record} (replay: docs/crawling.md, Recording a real exchange)")
 
 
 @cli.command("import-export")
@@ -149,7 +179,7 @@ def crawl(out: Path, raw_dir: Path, force: bool, export_date: str | None) -> Non
     type=click.Choice(["hipaa", "part2"]),
     default="hipaa",
     show_default=True,
-    help="hipaa (breach_report.jsf) or part2 (the 42 CFR Part 2 list).",
+    help="hipaa (breach_report_hip.jsf) or part2 (breach_report_part2.jsf, the 42 CFR Part 2 list).",
 )
 @repo_path_option(
     "--snapshot-dir",
