@@ -4,7 +4,8 @@ The first real run against a changed site is the one worth keeping: `kb crawl --
 RECORD_DIR=DIR/<spider> and `RecordingMiddleware` saves every exchange the spider makes (robots.txt and
 each redirect hop included) as it went over the wire:
 
-    DIR/<spider>/manifest.json      spider, its -a arguments, export date, when recorded
+    DIR/<spider>/manifest.json      spider, its -a arguments with its clock (export date, as_of),
+                                    when recorded
     DIR/<spider>/0001.json          request (method, URL, headers, form fields) and response (status,
                                     URL, headers, body file or, past RECORD_MAX_BODY bytes, its sha256)
     DIR/<spider>/0001.body          the response body, decoded when it came gzip/deflate-encoded
@@ -115,9 +116,8 @@ class RecordingMiddleware:
             raise NotConfigured(f"{self.folder}: already holds a recording; record into an empty folder")
         manifest = {
             "spider": spider.name,
-            "arguments": spider_arguments(sys.argv),
-            # the date a spider stamps on what it saves (breach_portal's export date); a replay repeats it
-            "export_date": getattr(spider, "export_date", None) or dt.date.today().isoformat(),
+            # as started, with the injected clock made explicit: a replay on another day asks the same
+            "arguments": {**getattr(spider, "clock_arguments", dict)(), **spider_arguments(sys.argv)},
             "recorded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         (self.folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

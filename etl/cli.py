@@ -113,7 +113,11 @@ def publish(db_path: Path, out: Path) -> None:
     help="Snapshot folder the fresh exports are saved into (breach_portal/...).",
 )
 @repo_path_option("--raw-dir", REPO_ROOT / "data" / "raw", help="Raw JSONL the crawl writes.")
-@click.option("--force", is_flag=True, help="Save a fresh export even if it has under 80% of the rows of the last one.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Save what was fetched even if it has under 80% of the rows (or pages) of the last good crawl.",
+)
 @click.option("--export-date", default=None, help="Date stamped on the saved exports (default: today).")
 @click.option(
     "--record",

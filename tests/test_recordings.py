@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,8 @@ from test_breach_portal_live import (
     crawl,
     portal,  # noqa: F401  (the portal replica fixture, requested by `replica`)
 )
+from test_hhs_live import crawl as crawl_hhs
+from test_hhs_live import wayback  # noqa: F401  (the archive replica fixture, requested by `archive`)
 
 from crawlers.recording import read_recording
 from crawlers.registry import spiders
@@ -37,7 +40,7 @@ def replay_recording(folder: Path, work: Path) -> subprocess.CompletedProcess[st
     contract = {s.name: s for s in spiders()}[manifest["spider"]]
     arguments = {k: v for k, v in manifest.get("arguments", {}).items() if k not in OUTPUT_ARGUMENTS}
     if contract.live_saves_snapshot:
-        arguments = {"export_date": manifest["export_date"], **arguments, "out": str(work / "snap")}
+        arguments["out"] = str(work / "snap")
     cmd = [sys.executable, "-m", "scrapy", "crawl", contract.name, "-s", f"REPLAY_DIR={folder}"]
     cmd += ["-s", f"RAW_DIR={work / 'raw'}", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
     for name, value in arguments.items():
@@ -92,3 +95,26 @@ def test_a_replay_fails_when_the_site_now_expects_other_form_fields(replica: str
     assert replay.returncode == 1
     assert "form field 'ocrForm': recorded 'ocrForm-changed', now 'ocrForm'" in replay.stderr
     assert not (tmp_path / "replay" / "snap").exists() or not any((tmp_path / "replay" / "snap").iterdir())
+
+
+@pytest.fixture
+def archive(request: pytest.FixtureRequest) -> str:
+    """The address of a local replica of the Wayback Machine's raw captures (tests/test_hhs_live.py)."""
+    return request.getfixturevalue("wayback")
+
+
+def test_an_archive_route_crawl_replays_with_its_clock_on_another_day(archive: str, tmp_path: Path) -> None:
+    """as_of is left to default (today) when recording; the manifest makes it explicit, so the replay asks the
+    archive for the same captures whatever the day, redirects and the PDF that is an HTML page included."""
+    recording = tmp_path / "recording" / "hhs_enforcement"
+    live = crawl_hhs(tmp_path / "live", "-a", f"archive_url={archive}/web/", "-s", f"RECORD_DIR={recording}")
+    assert live.returncode == 0, live.stderr
+    manifest, exchanges = read_recording(recording)
+    assert re.fullmatch(r"\d{8}", manifest["arguments"]["as_of"])
+    assert any(e["response"]["status"] == 302 for e in exchanges)  # each redirect hop is its own exchange
+
+    replay = replay_recording(recording, tmp_path / "replay")
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    live_items = (tmp_path / "live" / "hhs_enforcement" / "live.jsonl").read_text().splitlines()
+    replayed_items = (tmp_path / "replay" / "raw" / "hhs_enforcement" / "live.jsonl").read_text().splitlines()
+    assert sorted(replayed_items) == sorted(live_items) and live_items

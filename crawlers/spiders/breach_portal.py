@@ -95,6 +95,10 @@ class BreachPortalSpider(scrapy.Spider):
         value = self.export_date_arg or self.settings.get("BREACH_PORTAL_EXPORT_DATE")
         return value or dt.date.today().isoformat()
 
+    def clock_arguments(self) -> dict[str, str]:
+        """The arguments that fix this crawl's "now" (crawlers.recording keeps them for a replay)."""
+        return {"export_date": self.export_date}
+
     @property
     def force(self) -> bool:
         value = self.force_arg or self.settings.getbool("BREACH_PORTAL_FORCE")

@@ -190,6 +190,11 @@ class HhsEnforcementSpider(scrapy.Spider):
         crawler.signals.connect(spider.check_live_result, signal=signals.spider_idle)
         return spider
 
+    def clock_arguments(self) -> dict[str, str]:
+        """The arguments that fix this crawl's "now" (crawlers.recording keeps them, so a replay on another
+        day asks the archive for the same captures)."""
+        return {"as_of": self.route.as_of} if isinstance(self.route, ArchiveRoute) else {}
+
     def raw_file_stem(self, item: dict[str, Any]) -> str:
         """Every item of a crawl goes to one raw file, named after the replayed file or folder, or `live`."""
         return self.raw_stem
