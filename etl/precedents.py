@@ -482,6 +482,11 @@ LABELS = {
         "civil_money_penalty": "civil money penalty",
         "other": "other action",
     },
+    "action_types": {
+        "resolution_agreement": "resolution agreements",
+        "civil_money_penalty": "civil money penalties",
+        "other": "other actions",
+    },
     "entity_type": {
         "healthcare_provider": "health care provider",
         "health_plan": "health plan",
@@ -751,8 +756,11 @@ def caveats(summary: dict, base: dict, resolved: Resolved) -> list[str]:
         notes.insert(0, f"Only {n} precedent{'s' if n != 1 else ''}: too few for the figures to mean much.")
     cap = summary["cap"]
     if cap["with_plan"] and cap["obligations_recorded"] < cap["with_plan"]:
+        recorded = cap["obligations_recorded"]
         notes.append(
-            f"Plan obligations are recorded for {cap['obligations_recorded']} of the {cap['with_plan']} plans only."
+            f"What the plans require is recorded for {recorded} of the {cap['with_plan']} plans only."
+            if recorded
+            else "What the plans require is not recorded for any of them."
         )
     notes.append(
         "Base rate: a report counts as leading to an action only where the link was found; "

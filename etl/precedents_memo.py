@@ -117,7 +117,9 @@ def _summary(s: dict) -> str:
     n = s["n"]
     if not n:
         return "## What OCR did\n\nNo enforcement action is close enough to this description."
-    types = ", ".join(plural(c, label_of("action_type", t)) for t, c in s["by_type"].items() if c)
+    types = ", ".join(
+        plural(c, label_of("action_type", t), label_of("action_types", t)) for t, c in s["by_type"].items() if c
+    )
     days = s["time_to_action_days"]
     lines = [
         f"## What OCR did in {plural(n, 'similar case')}",
@@ -127,7 +129,7 @@ def _summary(s: dict) -> str:
     ]
     if len(s["amount"]["by_type"]) > 1:
         lines += [
-            f"  - {label_of('action_type', t)}s: {amount_sentence(a)}." for t, a in s["amount"]["by_type"].items()
+            f"  - {label_of('action_types', t)}: {amount_sentence(a)}." for t, a in s["amount"]["by_type"].items()
         ]
     lines.append(f"- **Corrective action plans**: {cap_sentence(s['cap'])}.")
     if s["cap"]["obligations"]:

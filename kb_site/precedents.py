@@ -23,6 +23,7 @@ from datasette.utils.asgi import Response
 
 from etl import precedents_memo
 from etl.precedents import FACT_NAMES, LABELS, PrecedentError, Query, fact_choices, parse_facts, precedent_range
+from etl.precedents_memo import plural
 from etl.similar import SearchError
 from kb_site import similar
 from kb_site.charts import amount_strip_chart, bar_chart, hbar_chart
@@ -101,8 +102,11 @@ def _markdown(datasette, request, answer: dict) -> Response:
 
 
 def page_context(datasette, answer: dict | None, choices: dict, args: dict[str, str]) -> dict[str, Any]:
-    """What precedents.html shows: the form's fields, and for an answer its charts, links and wording."""
-    context: dict[str, Any] = {"answer": answer, "args": args, "error": None, "fields": form_fields(choices, args)}
+    """What precedents.html shows: the form's fields (filled in with the facts the answer used: given, from
+    the action or report, or inferred from the words), and for an answer its charts, links and wording."""
+    used = {k: str(v) for k, v in (answer["query"]["facts"] if answer else {}).items() if v is not None}
+    fields = form_fields(choices, {**used, **{k: v for k, v in args.items() if v}})
+    context: dict[str, Any] = {"answer": answer, "args": args, "error": None, "fields": fields}
     if answer is None:
         return context
     query = urlencode({k: v for k, v in args.items() if v})
@@ -160,14 +164,14 @@ def charts(answer: dict) -> dict[str, Any]:
     if known:
         groups: dict[str, list[tuple[str, float]]] = {}
         for p in known:
-            groups.setdefault(LABELS["action_type"][p["action_type"]].capitalize() + "s", []).append(
+            groups.setdefault(LABELS["action_types"][p["action_type"]].capitalize(), []).append(
                 (p["entity"], p["amount_usd"])
             )
         caps = [t["calendar_year_cap"] for t in answer["penalty_tiers"] if t["calendar_year_cap"]]
         out["amounts"] = amount_strip_chart(
             groups,
             {k: s["amount"][k] for k in ("min", "p25", "median", "p75", "max")},
-            title=f"Amounts of the {len(known)} precedents with a known amount (logarithmic scale)",
+            title=f"Amounts of the {plural(len(known), 'precedent')} with a known amount (logarithmic scale)",
             reference=(f"today's annual cap (${max(caps):,.0f})", max(caps)) if caps else None,
         )
     cap = s["cap"]
@@ -175,7 +179,7 @@ def charts(answer: dict) -> dict[str, Any]:
         lengths = [(f"{y} year{'s' if y != '1' else ''}", n) for y, n in cap["years"].items()]
         out["plans"] = bar_chart(
             lengths + ([("length unknown", cap["years_unknown"])] if cap["years_unknown"] else []),
-            title=f"Length of the {cap['with_plan']} corrective action plans",
+            title=f"Length of the {plural(cap['with_plan'], 'corrective action plan')}",
             width=420,
             height=180,
         )

@@ -200,3 +200,19 @@ def test_memo_of_an_answer_without_precedents() -> None:
     }
     text = memo(answer, "2026-01-01")
     assert "No enforcement action is close enough" in text and "No Breach Portal report matches" in text
+
+
+def test_memo_names_action_types_in_good_plurals() -> None:
+    two = [
+        precedent(1, action_type="civil_money_penalty", amount_usd=100),
+        precedent(2, action_type="civil_money_penalty"),
+    ]
+    answer = {
+        "query": {"text": "x", "subject": None, "facts": {}, "facts_from": {}},
+        "precedents": [],
+        "summary": prec.summarize(two),
+        "base_rate": {"similar_reports": 0, "with_action": 0, "share": None, "under_investigation": 0, "criteria": {}},
+        "penalty_tiers": [],
+        "caveats": [],
+    }
+    assert "2 civil money penalties" in memo(answer, "2026-01-01")
