@@ -19,8 +19,9 @@ def _short(value: float) -> str:
 
 
 def _nice_ceiling(value: float) -> float:
-    """The smallest 4 x (1, 2, 2.5 or 5 x 10^k) >= value, so the four grid steps are round numbers."""
-    if value <= 0:
+    """The smallest 4 x (1, 2, 2.5 or 5 x 10^k) >= value, so the four grid steps are round numbers; at least
+    4, so that an axis of small counts steps by whole numbers (a peak of 1 gave steps of 0.25, shown as 0)."""
+    if value <= 4:
         return 4
     step = value / 4
     magnitude = 10 ** math.floor(math.log10(step))
