@@ -36,7 +36,7 @@ def case_card(case: dict, base_url: str, markdown: bool) -> str:
         ("Individuals affected", number(a.get("individuals_affected")) or "not reported"),
     ]
     cites = [
-        (f"45 CFR {p['shown']}" if p["provision_id"] else p["shown"] or p["labels"])
+        (p["citation"] if p["provision_id"] else p["shown"] or p["labels"])
         + (f" ({p['heading']})" if p.get("heading") else "")
         for p in case["provisions"]
     ]

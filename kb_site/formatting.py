@@ -51,6 +51,12 @@ def safe_url(url: Any) -> str | None:
     return None
 
 
+def cfr_citation(provision_id: str) -> str:
+    """A provision id as a citation: '45 CFR 164.308(a)', '45 CFR Part 164'; 42 CFR Part 2 ids carry their
+    title already ('42 CFR 2.31', '42 CFR Part 2')."""
+    return provision_id if provision_id.startswith("42 CFR") else f"45 CFR {provision_id}"
+
+
 def ecfr_url(provision_id: str) -> str:
     """eCFR address of a 45 CFR provision, with the paragraph anchor eCFR uses (#p-164.308(a)(1))."""
     section = provision_id.split("(", 1)[0]

@@ -1,6 +1,7 @@
 """Every Datasette plugin hook of the site, in one module. Each one only says what the site adds and
 delegates: pages to kb_site.views and kb_site.similar, figures to kb_site.queries, the Atom feeds to
-kb_site.feeds, formatting and links to kb_site.formatting.
+kb_site.feeds, formatting and links to kb_site.formatting, error pages and refused requests to
+kb_site.errors, CORS on the site's routes to kb_site.cors.
 
 Datasette loads this through the `datasette` entry point of pyproject.toml (the package kb_site, whose
 __init__ re-exports these functions), and serves kb_site/templates/ and kb_site/static/ with it.
@@ -15,7 +16,8 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import feeds, paging, precedents, queries, similar, views
+from kb_site import errors, feeds, paging, precedents, queries, similar, views
+from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
 
@@ -23,11 +25,13 @@ from kb_site.formatting import DATABASE, entity_path, number, provision_path, us
 def startup(datasette):
     # Datasette 0.65.5 loses rows when paging a sorted table (docs/upstream/datasette-sort-tiebreaker.md)
     paging.apply()
+    # Datasette 0.65.5's exception handler turns some 404s into 500s under rich 15 (kb_site/errors.py)
+    errors.replace_default_handler()
 
 
 @hookimpl
 def register_routes():
-    return [
+    routes = [
         (r"^/-/provision/(?P<provision_id>[^/]+)$", views.provision_page),
         (r"^/-/provisions$", views.provisions_page),
         (r"^/-/case-card/(?P<action_id>[^/]+)\.(?P<fmt>md|txt)$", views.case_card_view),
@@ -36,6 +40,28 @@ def register_routes():
         (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
         (r"^/-/precedents(?P<format>\.json|\.md)?$", precedents.precedents_view),
     ]
+    return [(pattern, with_cors(view)) for pattern, view in routes]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: errors.read_only(app, datasette)
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    async def inner():
+        return await errors.error_response(datasette, request, exception)
+
+    return inner
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    async def inner():
+        await errors.refuse_search_without_fts(datasette, request, database, table)
+
+    return inner
 
 
 @hookimpl(trylast=True)

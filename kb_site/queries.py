@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from etl.citations import canonicalize
+from etl.provisions import resolve
 from kb_site.charts import bar_chart, stacked_bar_chart
 from kb_site.formatting import (
     ACTION_TYPE_LABELS,
@@ -25,6 +27,7 @@ from kb_site.formatting import (
     action_path,
     breach_path,
     case_card_path,
+    cfr_citation,
     ecfr_url,
     entity_path,
     provision_path,
@@ -201,7 +204,13 @@ async def _provision_tree(datasette) -> tuple[dict[str, dict], dict[str, set[str
 
 
 def _provision_link(urls, p: dict, n: int) -> dict:
-    return dict(p, actions=n, path=provision_path(urls, p["id"]), ecfr=safe_url(p.get("ecfr_url")) or ecfr_url(p["id"]))
+    return dict(
+        p,
+        actions=n,
+        citation=cfr_citation(p["id"]),
+        path=provision_path(urls, p["id"]),
+        ecfr=safe_url(p.get("ecfr_url")) or ecfr_url(p["id"]),
+    )
 
 
 async def top_provisions(datasette, limit: int | None = None, kinds: tuple[str, ...] = ()) -> list[dict]:
@@ -265,6 +274,7 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
         node = provisions[node].get("parent")
     return {
         "id": provision_id,
+        "citation": cfr_citation(provision_id),
         "provision": provision,
         "ecfr": _provision_link(datasette.urls, provision, 0)["ecfr"],
         "actions": cited,
@@ -281,6 +291,19 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
         "children": children,
         "parents": parents,
     }
+
+
+async def nearest_provision(datasette, citation: str) -> tuple[str | None, str | None]:
+    """(the listed provision that stands for a citation, the citation in canonical form): the provision
+    itself, its nearest listed parent ('164.524(a)(1)(i)' -> '164.524(a)') or the smallest row holding a
+    range; (None, canonical) for a well-formed citation the table does not list, (None, None) for text
+    that is not a citation."""
+    provisions, _ = await provision_tree(datasette)
+    try:
+        canonical = canonicalize(citation)
+    except ValueError:
+        return None, None
+    return resolve(canonical, provisions.keys())[0], canonical
 
 
 def _is_below(provisions: dict[str, dict], pid: str | None, ancestor: str) -> bool:
@@ -305,6 +328,7 @@ def _cited_provision(urls, p: dict) -> dict:
     pid = p["provision_id"]
     return dict(
         p,
+        citation=cfr_citation(pid) if pid else None,
         labels=_other_labels(p["labels"], p["heading"]),
         path=provision_path(urls, pid) if pid else None,
         ecfr=(safe_url(p["ecfr_url"]) or ecfr_url(pid)) if pid else None,

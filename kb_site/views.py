@@ -4,13 +4,13 @@ of kb_site/templates/. The similar-case search view is kb_site.similar."""
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from datasette.utils.asgi import NotFound, Response
 
 from kb_site import queries
 from kb_site.cards import case_card
-from kb_site.formatting import DATABASE, usd
+from kb_site.formatting import DATABASE, cfr_citation, provision_path, usd
 
 PLUGIN = "kb-site"  # the plugin configuration's name in the metadata (plugins: kb-site: ...)
 
@@ -20,11 +20,32 @@ def _base_url(request) -> str:
 
 
 async def provision_page(datasette, request):
+    """A listed provision's page. Another citation goes to the provision that stands for it: a paragraph
+    the table does not list to its nearest listed parent, with `?cited=` naming what was asked for."""
     provision_id = unquote(request.url_vars["provision_id"])
     figures = await queries.provision_figures(datasette, provision_id)
     if figures is None:
-        raise NotFound(f"No provision {provision_id!r} and no action cites it")
-    return Response.html(await datasette.render_template("provision.html", {"p": figures, "usd": usd}, request=request))
+        return await _nearest_provision_redirect(datasette, provision_id)
+    cited = request.args.get("cited")
+    if cited == provision_id or (cited and (await queries.nearest_provision(datasette, cited))[0] != provision_id):
+        cited = None  # only a citation that this provision stands for is named on its page
+    return Response.html(
+        await datasette.render_template(
+            "provision.html", {"p": figures, "usd": usd, "cited": cited and cfr_citation(cited)}, request=request
+        )
+    )
+
+
+async def _nearest_provision_redirect(datasette, citation: str) -> Response:
+    nearest, canonical = await queries.nearest_provision(datasette, citation)
+    if nearest is None:
+        raise NotFound(
+            f"{cfr_citation(canonical)} is not a provision this knowledge base lists."
+            if canonical
+            else f"{citation!r} is not a 45 CFR or 42 CFR Part 2 citation."
+        )
+    path = provision_path(datasette.urls, nearest)
+    return Response.redirect(path if canonical == nearest else f"{path}?{urlencode({'cited': canonical})}")
 
 
 async def provisions_page(datasette, request):

@@ -15,8 +15,11 @@ from conftest import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "kb_site"
 HOOKS = {
+    "asgi_wrapper",
     "extra_css_urls",
     "extra_template_vars",
+    "filters_from_request",
+    "handle_exception",
     "register_output_renderer",
     "register_routes",
     "render_cell",
