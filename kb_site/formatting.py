@@ -16,6 +16,8 @@ from datasette.utils import tilde_encode
 from etl.site import DATABASE_NAME as DATABASE  # "kb": Datasette names the database after its file
 
 ECFR_SECTION = "https://www.ecfr.gov/current/title-45/section-{section}"
+FEDERAL_REGISTER_DOC = "https://www.federalregister.gov/d/{doc}"
+MONTHS = "January February March April May June July August September October November December".split()
 ACTION_TYPE_LABELS = {
     "resolution_agreement": "Resolution agreement",
     "civil_money_penalty": "Civil money penalty",
@@ -55,6 +57,26 @@ def cfr_citation(provision_id: str) -> str:
     """A provision id as a citation: '45 CFR 164.308(a)', '45 CFR Part 164'; 42 CFR Part 2 ids carry their
     title already ('42 CFR 2.31', '42 CFR Part 2')."""
     return provision_id if provision_id.startswith("42 CFR") else f"45 CFR {provision_id}"
+
+
+def long_date(date: str | None) -> str:
+    """'January 28, 2026' for '2026-01-28' (other text as it is)."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return date or ""
+    return f"{MONTHS[int(m.group(2)) - 1]} {int(m.group(3))}, {m.group(1)}"
+
+
+def federal_register(authority: str | None) -> dict:
+    """The Federal Register notice an authority text cites: {'citation': '91 FR 3665', 'url': its
+    federalregister.gov address when the text gives the FR Doc number, else None}."""
+    cite = re.search(r"\b(\d{2,3}) FR (\d+)\b", authority or "")
+    doc = re.search(r"\bFR Doc\.? (\d{4}-\d{5})\b", authority or "")
+    return {
+        "citation": f"{cite.group(1)} FR {cite.group(2)}" if cite else None,
+        "doc": doc.group(1) if doc else None,
+        "url": FEDERAL_REGISTER_DOC.format(doc=doc.group(1)) if doc else None,
+    }
 
 
 def ecfr_url(provision_id: str) -> str:

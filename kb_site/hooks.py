@@ -37,6 +37,7 @@ def register_routes():
         (r"^/-/case-card/(?P<action_id>[^/]+)\.(?P<fmt>md|txt)$", views.case_card_view),
         (r"^/-/api$", views.api_page),
         (r"^/-/investigations$", views.investigations_page),
+        (r"^/-/penalties$", views.penalties_page),
         (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
         (r"^/-/precedents(?P<format>\.json|\.md)?$", precedents.precedents_view),
     ]

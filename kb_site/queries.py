@@ -1,11 +1,12 @@
 """The SQL the site's pages read: home page figures and charts, the provision tree and provision pages,
 the case brief of an enforcement action, a breach report's history across exports, the coverage of
-each submission year, and the investigations page's figures. Async functions of `datasette`; links in
-what they return are built with `datasette.urls`.
+each submission year, the investigations page's figures and the penalties page's amounts. Async
+functions of `datasette`; links in what they return are built with `datasette.urls`.
 
 Reads the tables of the build (etl/): enforcement_actions, breaches, provisions, action_provisions,
 action_documents, breach_action_links, entities, exports, breach_observations, breach_changes
-(etl/changes.py), investigations (etl/investigations.py) and coverage_by_year (etl/coverage.py).
+(etl/changes.py), investigations (etl/investigations.py), coverage_by_year (etl/coverage.py) and
+penalty_tiers (etl/provisions.py, from data/reference/penalty_tiers.csv).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from kb_site.formatting import (
     cfr_citation,
     ecfr_url,
     entity_path,
+    federal_register,
+    long_date,
     provision_path,
     safe_url,
     usd,
@@ -275,6 +278,7 @@ async def provision_figures(datasette, provision_id: str) -> dict | None:
     return {
         "id": provision_id,
         "citation": cfr_citation(provision_id),
+        "about_penalties": _is_below(provisions, provision_id, PENALTY_SECTION),
         "provision": provision,
         "ecfr": _provision_link(datasette.urls, provision, 0)["ecfr"],
         "actions": cited,
@@ -595,3 +599,84 @@ async def _investigation_figures(datasette, by: str, actor=None) -> dict:
                                         order by export_date""",
     )
     return {"groups": groups, "totals": totals, "exports": [e["export_date"] for e in exports]}
+
+
+# ------------------------------------------------------------------ civil money penalty amounts
+
+PENALTY_SECTION = "160.404"  # Amount of a civil money penalty
+
+
+async def penalty_figures(datasette) -> dict:
+    """The penalties page: today's amounts per culpability tier, every adjustment newest first, and the
+    2019 enforcement discretion caps with their inflation-adjusted value (once per server)."""
+    return await _once(datasette, "penalties", _penalty_figures)
+
+
+async def _penalty_figures(datasette) -> dict:
+    rows = await _rows(datasette, "select * from penalty_tiers order by effective_date desc, tier")
+    history = _adjustments(datasette.urls, [r for r in rows if r["basis"] == "regulation"])
+    discretion = _adjustments(datasette.urls, [r for r in rows if r["basis"] == "enforcement_discretion"])
+    current, hitech = history[0], history[-1]
+    factors = _inflation_factors(hitech, current)
+    if discretion:
+        adjusted = _adjusted_caps(discretion[0], factors)
+        for t in current["tiers"]:
+            t["discretion_cap"] = adjusted.get(t["tier"])
+    common = {(f["base"], f["now"]) for f in factors.values()}
+    return {
+        "current": current,
+        "hitech": hitech,
+        "history": history,
+        "discretion": discretion[0] if discretion else None,
+        "factor": next(iter(factors.values())) if len(common) == 1 else None,
+        "section_path": provision_path(datasette.urls, PENALTY_SECTION),
+        "table_url": datasette.urls.table(DATABASE, "penalty_tiers"),
+    }
+
+
+def _adjustments(urls, rows: list[dict]) -> list[dict]:
+    """Rows grouped by effective date, in the order given: one set of figures for the four tiers each."""
+    by_date: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_date[r["effective_date"]].append(
+            dict(
+                r, provision_path=provision_path(urls, r["provision"]), provision_citation=cfr_citation(r["provision"])
+            )
+        )
+    return [
+        {
+            "effective_date": date,
+            "date_text": long_date(date),
+            "authority": tiers[0]["authority"],
+            "federal_register": federal_register(tiers[0]["authority"]),
+            "source_url": safe_url(tiers[0]["source_url"]),
+            "notes": sorted({t["note"] for t in tiers if t["note"]}),
+            "tiers": tiers,
+        }
+        for date, tiers in by_date.items()
+    ]
+
+
+def _inflation_factors(first: dict, latest: dict) -> dict[int, dict]:
+    """Per tier, how much the regulation's annual cap grew from the first figures (2009) to the latest:
+    {tier: {"base", "now", "value"}}, for the tiers whose both caps are known."""
+    base = {t["tier"]: t["calendar_year_cap"] for t in first["tiers"]}
+    now = {t["tier"]: t["calendar_year_cap"] for t in latest["tiers"]}
+    return {
+        tier: {"base": base[tier], "now": now[tier], "value": now[tier] / base[tier]}
+        for tier in sorted(base)
+        if base[tier] and now.get(tier)
+    }
+
+
+def _adjusted_caps(discretion: dict, factors: dict[int, dict]) -> dict[int, int]:
+    """The enforcement discretion caps (stated in 2009 dollars) in today's dollars, each times its tier's
+    factor; set as `adjusted_cap` on the discretion rows too."""
+    adjusted = {}
+    for t in discretion["tiers"]:
+        factor = factors.get(t["tier"])
+        t["adjusted_cap"] = (
+            round(t["calendar_year_cap"] * factor["value"]) if factor and t["calendar_year_cap"] else None
+        )
+        adjusted[t["tier"]] = t["adjusted_cap"]
+    return adjusted

@@ -1,6 +1,6 @@
 """The site's own pages (route handlers, registered in kb_site.hooks): provision pages, the provisions list,
-case cards, the API page and the investigations page. Each reads kb_site.queries and renders a template
-of kb_site/templates/. The similar-case search view is kb_site.similar."""
+case cards, the API page, the investigations page and the penalties page. Each reads kb_site.queries and
+renders a template of kb_site/templates/. The similar-case search view is kb_site.similar."""
 
 from __future__ import annotations
 
@@ -142,5 +142,13 @@ async def investigations_page(datasette, request):
                 "table_url": urls.table(DATABASE, "investigations"),
             },
             request=request,
+        )
+    )
+
+
+async def penalties_page(datasette, request):
+    return Response.html(
+        await datasette.render_template(
+            "penalties.html", {"pen": await queries.penalty_figures(datasette)}, request=request
         )
     )

@@ -17,7 +17,7 @@ from datasette.views.base import DatasetteError
 from etl.site import merged_metadata
 from kb_site import hooks
 from kb_site.errors import READ_METHODS, describe
-from kb_site.formatting import cfr_citation
+from kb_site.formatting import cfr_citation, federal_register, long_date
 
 NAV = 'class="kb-nav"'
 
@@ -48,6 +48,7 @@ UNKNOWN_PATHS = [
     "/nosuchdb/table/row",
     "/%E2%80%AE",
     "/-/nosuch",
+    "/-/penalties/x",
     "/-/case-card/no-such-action.md",
     "/-/case-card/no-such-action.pdf",
     "/-/case-card/",
@@ -113,7 +114,7 @@ def test_a_bad_parameter_is_a_4xx(datasette_url: str, path: str) -> None:
 
 @pytest.mark.parametrize("method", WRITE_METHODS)
 @pytest.mark.parametrize("path", ["/", "/kb/breaches", "/kb/breaches.json", "/kb/feed_new_actions.atom",
-                                  "/kb/actions_by_ids.json?ids=x", "/-/provision/a/b"])  # fmt: skip
+                                  "/kb/actions_by_ids.json?ids=x", "/-/penalties", "/-/provision/a/b"])  # fmt: skip
 def test_a_write_method_is_a_405_anywhere(datasette_url: str, method: str, path: str) -> None:
     r = request(method, datasette_url + path, content=b"x=1")
     assert r.status_code == 405, f"{method} {path} -> {r.status_code}"
@@ -282,7 +283,21 @@ def test_describe_gives_datasettes_statuses_and_400_for_its_client_errors() -> N
     assert describe(req, ValueError("a bug"))[:2] == (500, "a bug")
 
 
-def test_citations_carry_their_cfr_title() -> None:
+def test_citations_dates_and_federal_register_references() -> None:
     assert cfr_citation("164.308(a)(1)") == "45 CFR 164.308(a)(1)"
     assert cfr_citation("Part 164") == "45 CFR Part 164"
     assert cfr_citation("42 CFR Part 2") == "42 CFR Part 2" and cfr_citation("42 CFR 2.31") == "42 CFR 2.31"
+    assert long_date("2026-01-28") == "January 28, 2026" and long_date("2019-04-30") == "April 30, 2019"
+    assert long_date("2026-13-01") == "2026-13-01" and long_date(None) == ""
+    fr = federal_register("45 CFR 102.3, published late: 91 FR 3665 (FR Doc 2026-01688, 2026-01-28)")
+    assert fr == {
+        "citation": "91 FR 3665",
+        "doc": "2026-01688",
+        "url": "https://www.federalregister.gov/d/2026-01688",
+    }
+    assert federal_register("Notification ..., 84 FR 18151 (2019-04-30)") == {
+        "citation": "84 FR 18151",
+        "doc": None,
+        "url": None,
+    }
+    assert federal_register("45 CFR 102.3, 2024 annual inflation adjustment")["citation"] is None
