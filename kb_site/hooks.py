@@ -16,7 +16,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import errors, feeds, paging, precedents, queries, similar, views
+from kb_site import cells, errors, feeds, paging, precedents, queries, similar, views
 from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
@@ -89,7 +89,7 @@ def extra_css_urls(datasette):
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
-        values = {"usd": usd, "number": number, "kb_database": DATABASE}
+        values = {"usd": usd, "number": number, "kb_database": DATABASE, "column_label": cells.column_label}
         if template == "index.html":
             values["kb"] = await queries.home_figures(datasette)
             values["coverage"] = await queries.coverage_rows(datasette)
@@ -107,13 +107,16 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
+def render_cell(row, value, column, table, database, datasette):
     """Dollar amounts (columns named `amount_usd` / `*_usd`) as $1,234,567; provision ids and entity ids as
-    links (entity_id is filled after its tables are loaded, so it carries no declared foreign key)."""
+    links (entity_id is filled after its tables are loaded, so it carries no declared foreign key); in query
+    results, action and breach-report ids as links and coded values in words (kb_site.cells)."""
     if database != DATABASE or value is None or isinstance(value, bytes):
         return None
     if (column == "amount_usd" or column.endswith("_usd")) and isinstance(value, (int, float)):
         return Markup('<span class="usd">{}</span>').format(usd(value))
+    if table is None and (cell := cells.query_cell(datasette.urls, row, column, value)) is not None:
+        return cell
     if column in ("provision_id",) or (table == "provisions" and column == "id"):
         return Markup('<a href="{}">{}</a>').format(provision_path(datasette.urls, str(value)), value)
     if column == "entity_id" and table != "entities":

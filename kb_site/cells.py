@@ -1,0 +1,105 @@
+"""How a value reads in a result table: ids as links, coded values and column names in words.
+
+Datasette renders canned-query results without knowing which table a column came from (render_cell gets
+`table=None`), so an `id` is told apart by the row it sits in: an enforcement action's row has `announced`,
+a breach report's has `submission_date`. JSON and CSV keep the raw values; only the HTML reads in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from kb_site.formatting import ACTION_TYPE_LABELS, ENTITY_TYPE_LABELS, action_path, breach_path
+
+SECTOR_LABELS = {
+    "behavioral_health": "Behavioral health",
+    "business_associate_billing": "Business associate (billing)",
+    "business_associate_it": "Business associate (IT)",
+    "business_associate_other": "Business associate (other)",
+    "dental": "Dental",
+    "health_plan": "Health plan",
+    "hospital_health_system": "Hospital or health system",
+    "laboratory_imaging": "Laboratory or imaging",
+    "other": "Other",
+    "pharmacy": "Pharmacy",
+    "physician_practice": "Physician practice",
+    "public_agency": "Public agency",
+}
+# Coded columns and their words; a code missing here reads with its underscores as spaces.
+CODED_COLUMNS: dict[str, Mapping[str, str]] = {
+    "action_type": ACTION_TYPE_LABELS,
+    "entity_type": ENTITY_TYPE_LABELS,
+    "sector": SECTOR_LABELS,
+    "status": {"under_investigation": "Under investigation", "archived": "Archived"},
+    "list": {"hipaa": "HIPAA", "part2": "42 CFR Part 2"},
+    "event": {},
+}
+# Column names whose words need more than underscores as spaces.
+COLUMN_LABELS = {
+    "id": "Id",
+    "amount_usd": "Amount",
+    "total_usd": "Total",
+    "cap_years": "Plan length (years)",
+    "similar_id": "Similar action",
+    "record_id": "Record",
+    "breach_id": "Breach report",
+    "entity_name": "Entity",
+    "provisions_cited": "Provisions cited",
+    "case_card": "Case card",
+    "percent_followed": "Percent followed by an action",
+    "median_days_at_least": "Median days open, at least",
+    "median_days_at_most": "Median days open, at most",
+    "days_since_submission_at_least": "Days since submission, at least",
+    "open_at_least_days": "Open at least (days)",
+    "covered_entity_type": "Type of covered entity",
+}
+
+
+def column_label(column: str) -> str:
+    """'individuals_affected' -> 'Individuals affected'; known columns by their own label."""
+    if column in COLUMN_LABELS:
+        return COLUMN_LABELS[column]
+    words = column.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def coded_value(column: str, value: Any) -> str | None:
+    """A coded value of a known coded column in words, else None."""
+    if column not in CODED_COLUMNS or not isinstance(value, str) or not value:
+        return None
+    words = CODED_COLUMNS[column].get(value) or value.replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def record_link(urls, row: Mapping[str, Any], column: str, value: Any) -> Markup | None:
+    """A query result's id as a link to its page: action and breach-report ids, told apart by their row."""
+    if not isinstance(value, str) or not value:
+        return None
+    keys = set(row.keys())
+    if column == "similar_id" or (column == "id" and "announced" in keys):
+        path = action_path(urls, value)
+    elif column == "breach_id" or (column == "id" and "submission_date" in keys):
+        path = breach_path(urls, value)
+    elif column == "record_id" and str(row["kind"]).startswith(("enforcement action", "breach report")):
+        path = (breach_path if row["kind"] == "breach report" else action_path)(urls, value)
+    else:
+        return None
+    return Markup('<a href="{}">{}</a>').format(path, value)
+
+
+def query_cell(urls, row: Mapping[str, Any], column: str, value: Any) -> Markup | str | None:
+    """A canned-query cell as it should read, or None to leave it to Datasette."""
+    link = record_link(urls, row, column, value)
+    if link is not None:
+        return link
+    if isinstance(value, int) and not isinstance(value, bool) and not is_year_or_rank(column):
+        return f"{value:,}"
+    return coded_value(column, value)
+
+
+def is_year_or_rank(column: str) -> bool:
+    """Whole numbers that are not quantities: 2024 must not read 2,024."""
+    return column in ("rank", "year") or column.endswith(("_year", "year_"))
