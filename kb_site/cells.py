@@ -32,6 +32,7 @@ SECTOR_LABELS = {
 CODED_COLUMNS: dict[str, Mapping[str, str]] = {
     "action_type": ACTION_TYPE_LABELS,
     "entity_type": ENTITY_TYPE_LABELS,
+    "covered_entity_type": ENTITY_TYPE_LABELS,
     "sector": SECTOR_LABELS,
     "status": {"under_investigation": "Under investigation", "archived": "Archived"},
     "list": {"hipaa": "HIPAA", "part2": "42 CFR Part 2"},
