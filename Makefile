@@ -37,12 +37,17 @@ serve: build ## build, then serve Datasette on 127.0.0.1:$(PORT)
 
 # Debian's chromium + chromedriver drive the browser tests (tests/browser/); nothing is downloaded by
 # Playwright. Guarded: does nothing when both are already installed.
-browser: ## install headless Chromium for the browser tests (apt-get, only when missing)
+browser: node_modules/.installed ## install headless Chromium and axe-core for the browser tests (only when missing)
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
 		echo "chromium: $$(chromium --version 2>/dev/null | head -1)"; \
 	else \
 		apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; \
 	fi
+
+# axe-core, pinned in package-lock.json, which the accessibility tests inject into pages.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 test: install browser lint ## lint, then the whole test suite (no network): what CI runs
 	$(BIN)/pytest -q
@@ -67,4 +72,4 @@ publish: build ## write the deployable site bundle into dist/ (database, metadat
 	$(BIN)/kb publish --db $(DB) --out dist
 
 clean: ## remove the venv, built database and raw crawl output
-	rm -rf $(VENV) data/kb.db data/raw data/cache dist
+	rm -rf $(VENV) data/kb.db data/raw data/cache dist node_modules

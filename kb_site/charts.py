@@ -78,8 +78,10 @@ def stacked_bar_chart(
     peak = _nice_ceiling(max(totals.values(), default=0))
     step = plot_w / max(len(categories), 1)
     bar_w = max(step * 0.8, 1)
+    # A chart whose bars are links is a group of links, not one image (axe: nested-interactive).
+    role = "group" if href else "img"
     out = [
-        f'<svg class="chart" role="img" viewBox="0 0 {width} {height + legend_h + note_h}" '
+        f'<svg class="chart" role="{role}" viewBox="0 0 {width} {height + legend_h + note_h}" '
         f'xmlns="http://www.w3.org/2000/svg" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         f'<text class="chart-title" x="{left}" y="14">{escape(title)}</text>',
