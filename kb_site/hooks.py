@@ -16,7 +16,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import cells, errors, feeds, paging, precedents, queries, similar, views
+from kb_site import cells, errors, feeds, paging, precedents, queries, search, similar, views
 from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
@@ -40,6 +40,7 @@ def register_routes():
         (r"^/-/penalties$", views.penalties_page),
         (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
         (r"^/-/precedents(?P<format>\.json|\.md)?$", precedents.precedents_view),
+        (r"^/-/search(?P<format>\.json|\.csv)?$", search.search_view),
     ]
     return [(pattern, with_cors(view)) for pattern, view in routes]
 
