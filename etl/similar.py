@@ -23,6 +23,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,11 @@ with without would you your find me show cases case like similar""".split()
 )
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
+
+
+# Embeds queries while the calling thread runs BM25 on its connection: the two take about as long, and
+# ONNX Runtime and SQLite both release the GIL, so a hybrid search on 2 cores costs the longer of the two.
+_EMBED = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embed")
 
 
 class SearchError(ValueError):
@@ -206,9 +212,13 @@ def bm25_rank(conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int)
     hits: list[tuple[str, str, float]] = []
     for kind in kinds:
         table, fts = FTS_TABLES[kind]
+        # The best n by score first, then their ids: joining every match (a common word matches a third of
+        # the breach reports) before the sort took twice as long. Equal scores at the n-th place are cut in
+        # rowid order.
         sql = (
-            f"select t.id, bm25([{fts}]) as score from [{fts}] join [{table}] t on t.rowid = [{fts}].rowid "
-            f"where [{fts}] match ? order by score, t.id limit ?"
+            f"select t.id, f.score from (select rowid, bm25([{fts}]) as score from [{fts}] "
+            f"where [{fts}] match ? order by score, rowid limit ?) f join [{table}] t on t.rowid = f.rowid "
+            f"order by f.score, t.id"
         )
         hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (_in_columns(conn, kind, match), n))]
     return sorted(hits, key=lambda h: (h[2], h[0], h[1]))[:n]
@@ -257,7 +267,11 @@ class Searcher:
         if ranker in ("vector", "hybrid"):
             if self.encoder is None:
                 raise SearchError("this searcher has no query encoder")
-            hits = self.index.rank(self.encoder([query]), kinds, CANDIDATES)
+            embedding = _EMBED.submit(self.encoder, [query])
+        if ranker in ("bm25", "hybrid"):
+            bm25_hits = bm25_rank(conn, query, kinds, CANDIDATES)
+        if ranker in ("vector", "hybrid"):
+            hits = self.index.rank(embedding.result(), kinds, CANDIDATES)
             vec = [_key(kd, i) for kd, i, _ in hits]
             lists.append(vec)
             if ranker == "vector":
@@ -265,11 +279,10 @@ class Searcher:
             for r, key in enumerate(vec, 1):
                 ranks.setdefault(key, {})["vector"] = r
         if ranker in ("bm25", "hybrid"):
-            hits = bm25_rank(conn, query, kinds, CANDIDATES)
-            lists.append([_key(kd, i) for kd, i, _ in hits])
+            lists.append([_key(kd, i) for kd, i, _ in bm25_hits])
             if ranker == "bm25":
-                scores = {_key(kd, i): -s for kd, i, s in hits}
-            for r, (kd, i, _) in enumerate(hits, 1):
+                scores = {_key(kd, i): -s for kd, i, s in bm25_hits}
+            for r, (kd, i, _) in enumerate(bm25_hits, 1):
                 ranks.setdefault(_key(kd, i), {})["bm25"] = r
         if ranker == "hybrid":
             fused = rrf(lists)[:k]
@@ -396,12 +409,18 @@ def describe(
 
 
 def open_searcher(conn: sqlite3.Connection, encoder: Encoder | None = None) -> Searcher:
-    """A Searcher on this database's embeddings, with the real model as the default encoder."""
+    """A Searcher on this database's embeddings, with the query encoder of etl/encoders.py by default."""
+    index = SimilarIndex.load(conn)
     if encoder is None:
-        from etl import embed
+        from etl import encoders
 
-        encoder = embed.query_encoder()
-    return Searcher(SimilarIndex.load(conn), encoder)
+        # Queries and stored vectors must come from the same weights (the runtime may differ: the build's
+        # bfloat16 torch and the query encoder's float32 ONNX Runtime agree to cosine 0.99997).
+        weights = encoders.weights_id()
+        if index.model.split(" ")[0] != weights:
+            raise SearchError(f"the embeddings were made by {index.model}, queries by {weights}: rebuild")
+        encoder = encoders.query_encoder()
+    return Searcher(index, encoder)
 
 
 # ---- build stage: precomputed neighbours -------------------------------------------------------------

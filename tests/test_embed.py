@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from similar_corpus import ACTIONS, BREACHES, LONG_DESCRIPTION, LONG_TAIL, build_mini_kb
 
-from etl import embed
+from etl import embed, encoders
 
 
 @pytest.fixture
@@ -84,11 +84,11 @@ def test_window_must_exceed_overlap():
 
 
 def test_long_text_is_chunked_within_the_model_window():
-    tokenizer = embed.load_tokenizer()
+    tokenizer = encoders.tokenizer()
     chunks = embed.chunk_text(LONG_DESCRIPTION, tokenizer)
     assert len(chunks) >= 2
     for chunk in chunks:
-        assert len(tokenizer(chunk, add_special_tokens=False)["input_ids"]) <= embed.WINDOW
+        assert len(tokenizer.encode(chunk, add_special_tokens=False).ids) <= embed.WINDOW
         assert chunk in LONG_DESCRIPTION
     words = set(LONG_DESCRIPTION.split())
     assert all(c.split()[0] in words and c.split()[-1] in words for c in chunks)  # no word cut in two
@@ -108,7 +108,7 @@ def test_sentences():
 
 
 def test_short_text_is_one_chunk():
-    assert embed.chunk_text("A laptop was stolen.", embed.load_tokenizer()) == ["A laptop was stolen."]
+    assert embed.chunk_text("A laptop was stolen.", encoders.tokenizer()) == ["A laptop was stolen."]
 
 
 # ---- the embeddings table and the cache -------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_embeddings_table(mini):
     alpha = [(r["chunk"], r["part"]) for r in rows if r["item_id"] == "2020-01-15-alpha-regional-hospital"]
     # the whole text, its two summary sentences, its incident label
     assert alpha == [(0, "text"), (1, "sentence"), (2, "sentence"), (3, "incident")]
-    assert {r["model"] for r in rows} == {embed.model_id()}
+    assert {r["model"] for r in rows} == {encoders.model_id()}
     for r in rows:
         v = np.frombuffer(r["vector"], dtype="<f4")
         assert v.shape == (embed.DIMENSIONS,)
@@ -164,7 +164,7 @@ def test_changed_text_alone_is_embedded(mini, tmp_path: Path):
 
     def spy(texts):
         seen.extend(texts)
-        return embed.encode(texts)
+        return encoders.build_encoder()(texts)
 
     report = embed.embed_database(db2, cache, encoder=spy, echo=lambda _: None)
     # the whole text and the one summary sentence changed; the incident label did not
@@ -189,7 +189,7 @@ def test_killed_build_keeps_the_batches_already_embedded(mini, tmp_path: Path):
         calls.append(len(texts))
         if len(calls) == 2:
             raise KeyboardInterrupt("build killed")
-        return embed.encode(texts)
+        return encoders.build_encoder()(texts)
 
     with pytest.raises(KeyboardInterrupt):
         embed.embed_database(db, cache, encoder=dies_on_second_batch, batch_size=4, echo=lambda _: None)
@@ -215,12 +215,12 @@ def test_missing_tables_are_named(fresh_db, tmp_path: Path):
 
 @pytest.mark.model
 def test_model_is_loaded_offline_once():
-    a = embed.load_model()
-    assert embed.load_model() is a
+    a = encoders.load_model()
+    assert encoders.load_model() is a
     import os
 
     assert os.environ["HF_HUB_OFFLINE"] == "1"
-    v = embed.encode(["a stolen laptop", "ransomware"])
+    v = encoders.build_encoder()(["a stolen laptop", "ransomware"])
     assert v.dtype == np.float32 and v.shape == (2, embed.DIMENSIONS)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
 

@@ -200,7 +200,7 @@ def test_long_text_matches_through_its_best_chunk(searcher):
     results = s.search(conn, query, kind="breaches", ranker="vector", k=1)
     assert results[0]["id"] == LONG
     chunks = s.index.item_vectors("breach", LONG)
-    per_chunk = chunks @ embed.encode([query])[0]
+    per_chunk = chunks @ s.encoder([query])[0]
     assert len(chunks) >= 2 and int(np.argmax(per_chunk)) == len(chunks) - 1  # the tail chunk won
     assert results[0]["score"] == pytest.approx(float(per_chunk.max()), abs=1e-5)
 
