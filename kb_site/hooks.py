@@ -16,7 +16,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import cells, errors, feeds, paging, precedents, queries, search, similar, views
+from kb_site import cells, errors, facet_cache, feeds, paging, precedents, queries, search, similar, views
 from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
@@ -27,6 +27,14 @@ def startup(datasette):
     paging.apply()
     # Datasette 0.65.5's exception handler turns some 404s into 500s under rich 15 (kb_site/errors.py)
     errors.replace_default_handler()
+    # The database is immutable: each request's facet counts are computed once (kb_site/facet_cache.py)
+    facet_cache.apply()
+
+    async def inner():
+        # Before the server answers: the first similar-case search is then as fast as the next.
+        await similar.preload(datasette)
+
+    return inner
 
 
 @hookimpl

@@ -6,9 +6,9 @@
 - Row pages of `enforcement_actions` get `similar_cases` (from the precomputed `similar_actions` table, no
   model) for kb_site/templates/_similar_cases.html (`row_page_vars`).
 
-The vectors and the model are loaded once per server process, lazily on the first search and under a
-lock; a search runs on Datasette's own read connection (`execute_fn`, a worker thread), so the event
-loop never waits for the model.
+The vectors and the query encoder are loaded once per server process, under a lock, when the server starts
+(`preload`, from the startup hook): the first search is as fast as the next. A search runs on Datasette's
+own read connection (`execute_fn`, a worker thread), so the event loop never waits for the model.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
 from urllib.parse import urlencode
 
 from datasette.utils import tilde_encode
@@ -31,12 +32,26 @@ class BadRequest(Exception):
     pass
 
 
-async def _database(datasette):
-    """The first attached database that has embeddings (the knowledge base, normally `kb`)."""
+async def _find_database(datasette):
+    """(name, database) of the first attached database that has embeddings (the knowledge base, normally
+    `kb`), or None."""
     for name, db in datasette.databases.items():
         if name != "_internal" and await db.table_exists("embeddings"):
             return name, db
-    raise RuntimeError("similar-case search: no attached database has an embeddings table (run `kb build`)")
+    return None
+
+
+# (name, database) per server, once found: asking every database for its tables cost each search a query
+_found: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+async def _database(datasette):
+    if datasette not in _found:
+        found = await _find_database(datasette)
+        if found is None:
+            raise RuntimeError("similar-case search: no attached database has an embeddings table (run `kb build`)")
+        _found[datasette] = found
+    return _found[datasette]
 
 
 def _searcher(name: str, conn) -> Searcher:
@@ -44,6 +59,22 @@ def _searcher(name: str, conn) -> Searcher:
         if name not in _searchers:
             _searchers[name] = open_searcher(conn)
         return _searchers[name]
+
+
+async def preload(datasette) -> None:
+    """Load the vectors and the query encoder and embed one query, before the server answers: otherwise the
+    first search after a start paid for all of it (seconds). Nothing to load without embeddings."""
+    found = await _find_database(datasette)
+    if found is None:
+        return
+    name, db = found
+
+    def load(conn) -> None:
+        searcher = _searcher(name, conn)
+        assert searcher.encoder is not None  # open_searcher always gives one
+        searcher.encoder(["warm up"])  # the first run of a session allocates its buffers
+
+    await db.execute_fn(load)
 
 
 def _params(request) -> dict:
