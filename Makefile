@@ -49,8 +49,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Two workers, a file's tests on one of them (its module fixtures, servers and browsers, start once); the
+# full build is shared by both under a file lock (tests/conftest.py). The 25 slowest tests are listed.
 test: install browser lint ## lint, then the whole test suite (no network): what CI runs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2 --dist loadfile --durations=25
 
 lint: install ## ruff (lint and format check) and mypy, configured in pyproject.toml
 	$(BIN)/ruff check .

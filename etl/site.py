@@ -4,6 +4,7 @@ the deployable bundle. The site itself is the kb_site package (a Datasette plugi
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -47,8 +48,12 @@ def merged_metadata(fragments_dir: Path = METADATA_DIR) -> dict:
 
 
 def write_metadata(out: Path) -> Path:
+    """Write the merged metadata to out atomically: two `kb serve` of one database (test workers, replicas
+    started together) each rewrite the file while the other's Datasette may be reading it."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(merged_metadata(), indent=2, sort_keys=True))
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(merged_metadata(), indent=2, sort_keys=True))
+    os.replace(tmp, out)
     return out
 
 

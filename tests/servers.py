@@ -21,9 +21,10 @@ def free_port() -> int:
 
 
 def start_kb_serve(db: Path, timeout: float = 120) -> tuple[subprocess.Popen, str]:
-    """`kb serve` on db; its log goes to a file beside db (an unread pipe would fill and block it)."""
+    """`kb serve` on db; its log goes to a file beside db (an unread pipe would fill and block it), one per
+    server: pytest-xdist workers each serve the shared build."""
     port = free_port()
-    log = db.with_suffix(".log")
+    log = db.with_name(f"{db.stem}-{port}.log")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [KB, "serve", "--db", str(db), "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT
