@@ -26,6 +26,8 @@ may search vectors of the same weights made by any runtime (`weights_id()`).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -186,18 +188,17 @@ class QueryEncoder:
     slowest when the server's other requests keep the cores busy. Calls may come from several threads."""
 
     def __init__(self):
-        import onnx
         import onnxruntime as ort
-
-        from etl.minilm_onnx import build_model
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        # From a file, not from bytes: a session made from bytes keeps them (90 MB) for its lifetime.
         with tempfile.TemporaryDirectory(prefix="kb-minilm-") as tmp:
             path = Path(tmp) / "all-MiniLM-L6-v2.onnx"
-            onnx.save(build_model(model_path()), path)
+            # The graph is written by a short-lived process: building it holds the weights twice (numpy and
+            # protobuf) and imports onnx, which a server would keep as resident memory (40 MB measured).
+            # From a file, not from bytes: a session made from bytes keeps them (90 MB) for its lifetime.
+            subprocess.run([sys.executable, "-m", "etl.minilm_onnx", str(model_path()), str(path)], check=True)
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = tokenizer(MAX_TOKENS, pad=True)
         self.weights = weights_id()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -136,3 +137,14 @@ def build_model(model_dir: Path):
         initializer=g.initializers,
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
+
+
+def save(model_dir: Path, out: Path) -> None:
+    """Write the graph of model_dir's weights to out (`python -m etl.minilm_onnx MODEL_DIR OUT`)."""
+    import onnx
+
+    onnx.save(build_model(model_dir), out)
+
+
+if __name__ == "__main__":
+    save(Path(sys.argv[1]), Path(sys.argv[2]))
