@@ -41,7 +41,7 @@ def mini_url(tmp_path_factory):
     templates.mkdir()
     # Hand-written test plugin: the similar-case part of kb_site.hooks, alone.
     (plugins / "similar_only.py").write_text(SIMILAR_ONLY_PLUGIN)
-    for name in ("similar.html", "_similar_cases.html"):
+    for name in ("similar.html", "_similar_cases.html", "_kb_nav.html"):
         (templates / name).symlink_to(TEMPLATES / name)
     # Hand-written test template: the site's own action page needs the site plugin and the full database,
     # so the mini site shows Datasette's row page plus this area's block, as any action template includes it.
@@ -96,7 +96,7 @@ def register_routes():
 @hookimpl
 def extra_template_vars(view_name, database, table, request, datasette):
     if view_name != "row" or table != "enforcement_actions" or request is None:
-        return {}
+        return {"kb_database": "kb"}  # what the site's navigation (_kb_nav.html) links with
     return similar.row_page_vars(datasette, database, urlsafe_components(request.url_vars["pks"])[0])
 """
 
@@ -142,13 +142,41 @@ def test_search_page(mini_url):
     assert "$1,500,000" in r.text and "Why it matched" in r.text and "164.308(a)(1)(ii)(A)" in r.text
     like = get(mini_url, "/-/similar", like=ALPHA)
     assert like.status_code == 200 and "Cases like" in like.text and "Kappa Orthopedics" in like.text
-    assert "shares 164.308(a)(1)(ii)(A)" in like.text
+    assert "cites the same 45 CFR 164.308(a)(1)(ii)(A)" in like.text
 
 
-def test_empty_search_page_is_the_form(mini_url):
-    r = get(mini_url, "/-/similar")
-    assert r.status_code == 200 and '<input type="search" name="q"' in r.text
-    assert 'class="similar-card"' not in r.text
+def test_empty_search_page_is_the_form_with_examples(mini_url):
+    for params in ({}, {"q": ""}, {"q": "   "}):
+        r = get(mini_url, "/-/similar", **params)
+        assert r.status_code == 200 and 'name="q"' in r.text, params
+        assert 'class="similar-card"' not in r.text and "q is empty" not in r.text
+        assert "Try one of these" in r.text and "/-/similar?q=laptop" in r.text
+
+
+def test_actions_come_first_and_breach_reports_have_their_own_section(mini_url):
+    html = get(mini_url, "/-/similar", q="laptop stolen from a car").text
+    sections = [html.index(f'data-kind="{kind}"') for kind in ("actions", "breaches")]
+    assert sections[0] < sections[1]
+    actions = html[sections[0] : sections[1]]
+    assert "/kb/breaches/" not in actions and "/kb/enforcement_actions/" in actions
+
+
+def test_why_is_in_words_and_no_score_is_shown(mini_url):
+    body = get(mini_url, "/-/similar.json", q="ransomware encrypted the servers", kind="actions").json()
+    first = body["results"][0]
+    assert any(reason.endswith("closest in meaning") for reason in first["why"])
+    html = get(mini_url, "/-/similar", q="ransomware encrypted the servers", kind="actions").text
+    assert "Why it matched: " in html and "score" not in html.lower()
+
+
+def test_pages_follow_each_other_without_gaps_or_repeats(mini_url):
+    every = get(mini_url, "/-/similar.json", q="laptop", kind="all", k="6").json()
+    pages = [get(mini_url, "/-/similar.json", q="laptop", kind="all", k="2", page=str(n)).json() for n in (1, 2, 3)]
+    assert [r["id"] for p in pages for r in p["results"]] == [r["id"] for r in every["results"]]
+    assert pages[0]["has_more"] is True and pages[0]["page"] == 1
+    html = get(mini_url, "/-/similar", q="laptop", kind="actions", k="2").text
+    assert 'rel="next"' in html and "page=2" in html
+    assert get(mini_url, "/-/similar.json", q="x", k="10", page="11").status_code == 400
 
 
 @pytest.mark.parametrize(
