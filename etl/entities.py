@@ -2,9 +2,13 @@
 
 Precision first. Records join an entity only when their normalized match keys (etl.normalize.names.name_key,
 which already drops parentheticals and keys the legal name before a d/b/a) are equal and their states
-agree; the single looser rule is an *alias* in the same state: the d/b/a (a/k/a, f/k/a) name of
-"X d/b/a Y" joins X's entity with a record whose key is Y's key.
-Similar-looking names with different keys are never merged; the reviewed file
+agree. Two looser rules, each within one state: an *alias*, the d/b/a (a/k/a, f/k/a) name of "X d/b/a Y"
+joins X's entity with a record whose key is Y's key; and a *reduced key* (etl.normalize.names.reduced_key:
+the key without a trailing ", <its own state>" or ", Southern California", an affiliated-covered-entity
+designation, the Breach Portal's ", Privacy Manager Breach" or "the") joins records whose reduced keys
+agree, so "Kaiser Foundation Health Plan, Inc., Southern California" (CA) joins "Kaiser Foundation Health
+Plan, Inc." (CA) while "Molina Healthcare of California" stays apart from "Molina Healthcare".
+Similar-looking names with different keys are otherwise never merged; the reviewed file
 data/curated/entity_overrides.csv handles what these rules get wrong:
 
     rule,match,state,target,reason
@@ -37,7 +41,7 @@ import sqlite_utils
 
 from etl.context import BuildContext, BuildError
 from etl.csv_input import checked_rows
-from etl.normalize.names import name_key, slugify, split_aliases
+from etl.normalize.names import name_key, reduced_key, slugify, split_aliases
 from etl.override_problems import problem, report
 
 OVERRIDES_FILE = "entity_overrides.csv"
@@ -155,7 +159,24 @@ def _rule_groups(records: list[Record]) -> tuple[dict[Record, tuple], dict[Recor
                 continue  # the alias must name a record of the same state
             uf.union(node(r.key, r.state), target)
             method[r] = f"alias {alias!r}"
+    _join_reduced_keys(records, uf, node, method)
     return {r: uf.find(node(r.key, r.state)) for r in records}, method
+
+
+def _join_reduced_keys(records: list[Record], uf: _UnionFind, node, method: dict[Record, str]) -> None:
+    """Join records of one state whose reduced keys agree (a record's own key counts as its reduced key
+    when the reduction leaves it unchanged). A record whose join rests on its reduction says so in its method."""
+    keys_at: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+    reduced: dict[Record, str] = {}
+    for r in records:
+        if not r.state:
+            continue  # as strict as the key rule: a reduced key joins only within a state
+        reduced[r] = reduced_key(r.name, r.state)
+        keys_at[(reduced[r], r.state)].add(r.key)
+    for r, key in reduced.items():
+        uf.union(node(r.key, r.state), (key, r.state))
+        if key != r.key and len(keys_at[(key, r.state)]) > 1 and not method[r].startswith("alias"):
+            method[r] = f"reduced key {key!r}"
 
 
 def _group_id(members: list[Record]) -> str:
@@ -283,11 +304,7 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
                 "first_action": adates[0] if adates else None,
                 "last_action": adates[-1] if adates else None,
                 "related_entities": json.dumps(sorted(set(related.get(eid, [])))),
-                "resolved_by": "override"
-                if any("override" in res.method_of[(r.source, r.id)] for r in members)
-                else "alias"
-                if any(res.method_of[(r.source, r.id)].startswith("alias") for r in members)
-                else "key",
+                "resolved_by": _resolved_by([res.method_of[(r.source, r.id)] for r in members]),
             }
         )
     names = [
@@ -307,6 +324,14 @@ def write_entities(db: sqlite_utils.Database, records: list[Record], res: Resolu
         _create_and_insert(db, rows, names)
     _fill_entity_ids(db, res)
     return len(rows)
+
+
+def _resolved_by(methods: list[str]) -> str:
+    """The loosest rule that holds the entity together: override, alias, reduced key or key."""
+    for rule in ("override", "alias", "reduced key"):
+        if any(m.startswith(rule) for m in methods):
+            return rule
+    return "key"
 
 
 def _create_and_insert(db: sqlite_utils.Database, rows: list[dict], names: list[dict]) -> None:

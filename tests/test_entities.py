@@ -89,6 +89,19 @@ MUST_MERGE = [
     (("Jackson Health System", "FL"), ("Public Health Trust of Miami Dade County DBA Jackson Health System", "FL")),
     (("Walgreen Co.", "IL"), ("Walgreen Company", "IL")),
     (("Aetna Inc.", "CT"), ("Aetna", None)),  # no state: joins the one entity its key has
+    # the reduced key: a trailing location of the record's own state, a designation, "the"
+    (("Kaiser Foundation Health Plan, Inc.", "CA"), ("Kaiser Foundation Health Plan, Inc., Southern California", "CA")),
+    (("Kaiser Foundation Hospitals", "CA"), ("Kaiser Foundation Hospitals, Northern California", "CA")),
+    (("Allegheny County", "PA"), ("Allegheny County, Pennsylvania", "PA")),
+    (
+        ("Public Health Trust of Miami Dade County DBA Jackson Health System", "FL"),
+        ("Public Health Trust of Miami-Dade County, Florida", "FL"),
+    ),
+    (("Anthem, Inc.", "IN"), ("Anthem Affiliated Covered Entities", "IN")),
+    (("Anthem Inc.", "IN"), ("Anthem ACE", "IN")),
+    (("UnitedHealth Group", "MN"), ("UnitedHealth Group Single Affiliated Covered Entity (SACE)", "MN")),
+    (("Palo Verde Hospital", "CA"), ("Palo Verde Hospital, Privacy Manager Breach", "CA")),
+    (("Home for Little Wanderers", "MA"), ("The Home for the Little Wanderers", "MA")),
 ]
 
 MUST_NOT_MERGE = [
@@ -101,6 +114,16 @@ MUST_NOT_MERGE = [
     (("Banner Health", "AZ"), ("Banner Health", "CO")),
     # a d/b/a name only joins a record of the same state
     (("Mission Community Hospital", "TX"), ("Deanco Healthcare LLC dba Mission Community Hospital", "CA")),
+    # the reduced key leaves apart: "of <state>" (a separate corporation), a state without a comma, a
+    # place that is not the record's state, and the same reduced key in another state
+    (("Molina Healthcare", "CA"), ("Molina Healthcare of California", "CA")),
+    (("Health Net, Inc.", "CA"), ("Health Net of California", "CA")),
+    (("Kaiser Foundation Health Plan, Inc.", "CA"), ("Kaiser Foundation Health Plan of Colorado", "CO")),
+    (("Gastroenterology Consultants, PA", "TX"), ("Gastroenterology Consultants of South Texas", "TX")),
+    (("SCL Health \u2013 Colorado", "CO"), ("SCL Health \u2013 Kansas", "CO")),
+    (("University of California, San Francisco", "CA"), ("University of California, Los Angeles Health", "CA")),
+    (("Anthem, Inc.", "IN"), ("Connextions c/o Anthem BCBS", "IN")),  # Anthem's business associate
+    (("Kaiser Foundation Health Plan, Inc.", "CA"), ("Kaiser Foundation Health Plan, Inc., Southern California", "NV")),
 ]
 
 
@@ -140,6 +163,27 @@ def test_ids_are_slugs_of_key_and_state_and_independent_of_record_order():
     assert first == resolve(list(reversed(records)), []).entity_of
     assert first[("breach", "b1")] == "anthem-in"
     assert first[("breach", "b3")] == "banner-health-az"
+
+
+def test_a_join_on_the_reduced_key_says_so_and_the_id_stays_the_main_key():
+    res = resolve(
+        [
+            rec("breach", "b1", "Kaiser Foundation Health Plan, Inc.", "CA"),
+            rec("breach", "b2", "Kaiser Foundation Health Plan", "CA"),
+            rec("breach", "b3", "Kaiser Foundation Health Plan, Inc., Southern California", "CA"),
+        ],
+        [],
+    )
+    assert set(res.entity_of.values()) == {"kaiser-foundation-health-plan-ca"}
+    assert res.method_of[("breach", "b3")] == "reduced key 'kaiser foundation health plan'"
+    assert res.method_of[("breach", "b1")] == "key+state"
+
+
+def test_two_names_that_both_reduce_join_without_a_third():
+    a = rec("breach", "b1", "The Home for the Little Wanderers", "MA")
+    b = rec("breach", "b2", "Home for the Little Wanderers, Massachusetts", "MA")  # hand-written variant
+    res = resolve([a, b], [])
+    assert res.entity_of[("breach", "b1")] == res.entity_of[("breach", "b2")]
 
 
 def test_a_record_without_a_key_is_left_unresolved():
@@ -364,6 +408,33 @@ def test_real_names_resolve_to_one_entity(built_db, action_name, breach_name):
     a = built_db.execute("select entity_id from enforcement_actions where entity = ?", [action_name]).fetchall()
     b = built_db.execute("select entity_id from breaches where entity_name = ?", [breach_name]).fetchall()
     assert a and b and {r[0] for r in a} == {r[0] for r in b}
+
+
+def test_kaiser_and_anthem_after_the_rules_and_the_reviewed_overrides(built_db):
+    """Kaiser's 18 entities of names containing 'Kaiser' are 9: one per corporation (the health plan of
+    California and its regions, each regional health plan, the hospitals, Kaiser Permanente, one joint
+    report), the regional plans related to the parent; Anthem's 5 are 3 with WellPoint in Anthem."""
+    kaiser = {r[0] for r in built_db.execute("select entity_id from entity_names where name like '%kaiser%'")}
+    assert kaiser == {
+        "kaiser-foundation-health-plan-ca",
+        "kaiser-foundation-health-plan-of-colorado-co",
+        "kaiser-foundation-health-plan-of-georgia-ga",
+        "kaiser-foundation-health-plan-of-the-mid-atlantic-states-md",
+        "kaiser-foundation-health-plan-of-the-northwest-or",
+        "kaiser-foundation-health-plan-of-washington-wa",
+        "kaiser-foundation-hospitals-ca",
+        "kaiser-foundation-hospitals-northern-california-and-the-permanente-medical-group-ca",
+        "kaiser-permanente-ca",
+    }
+    parent = built_db["entities"].get("kaiser-foundation-health-plan-ca")
+    assert parent["breach_count"] == 12 and parent["resolved_by"] == "override"
+    assert "kaiser-foundation-health-plan-of-colorado-co" in json.loads(parent["related_entities"])
+    anthem = {r[0] for r in built_db.execute("select entity_id from entity_names where name like '%anthem%'")}
+    assert anthem == {"anthem-in", "anthem-bcbs-of-ga-in", "connextions-c-o-anthem-bcbs-in"}
+    wellpoint = built_db.execute("select entity_id from enforcement_actions where entity = 'WellPoint, Inc.'")
+    assert wellpoint.fetchone()[0] == "anthem-in"
+    # the 2025 'Wellpoint, Inc.' report (a brand since 2024) stays apart
+    assert built_db["breaches"].get("2025-10-07-wellpoint-in")["entity_id"] == "wellpoint-in"
 
 
 def test_rule_built_entities_do_not_span_states(built_db):

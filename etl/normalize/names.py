@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from etl.normalize.geo import STATE_NAMES
+
 # Tokens that only say what legal form the organisation has. Stripped from the end of the key,
 # repeatedly ("X Holdings Co., Ltd." -> "x holdings"). Periods are removed before this test, so
 # "L.L.C." and "P.C." arrive here as "llc" and "pc".
@@ -119,6 +121,51 @@ def name_keys(name: str) -> list[str]:
         if key and key not in keys:
             keys.append(key)
     return keys
+
+
+# What a published name can carry after the organisation's own name that says where it is or how it
+# reports, not who it is. name_key keeps these (breach-report ids are built from it); reduced_key drops them
+# for entity resolution only.
+_DESIGNATIONS = (
+    # The Breach Portal appends the contact's title to some names: "Palo Verde Hospital, Privacy Manager Breach".
+    re.compile(r"\s*,\s*privacy\s+manager\s*-?\s*breach\s*$", re.IGNORECASE),
+    # An affiliated covered entity (45 CFR 164.105(b)) is an organisation's commonly controlled plans or
+    # providers designated as one covered entity: "Anthem Affiliated Covered Entities" is Anthem.
+    re.compile(
+        r"(?:\s*,\s*|\s+(?:as\s+an?|and)\s+|\s+)(?:single\s+)?affiliated\s+covered\s+entit(?:y|ies)\s*$", re.IGNORECASE
+    ),
+    # Its abbreviation, in capitals only ("Aetna ACE"), so that a name ending in the word "Ace" keeps it.
+    re.compile(r"\s+S?ACE\s*$"),
+)
+_REGION = r"(?:(?:northern|southern|eastern|western|central|north|south|east|west)\s+)?"
+
+
+def _own_state(state: str | None) -> re.Pattern | None:
+    """The record's own state at the end of its name: ", Pennsylvania", ", Southern California", ", WI".
+    Only after a comma: without one a state is part of the name ("Children's Hospital Colorado"), and
+    "of California" names a separate corporation ("Molina Healthcare of California"). ", MD" is left alone:
+    after a name it is a physician's degree more often than Maryland."""
+    if not state or state not in STATE_NAMES:
+        return None
+    places = [re.escape(STATE_NAMES[state])] + ([state] if state != "MD" else [])
+    return re.compile(rf"\s*,\s*{_REGION}(?:{'|'.join(places)})\.?\s*$", re.IGNORECASE)
+
+
+def reduced_key(name: str, state: str | None) -> str:
+    """name_key of the legal name without a trailing location of the record's own state (after a comma),
+    an affiliated-covered-entity designation or the Breach Portal's "Privacy Manager Breach", and without
+    "the" anywhere: "Kaiser Foundation Health Plan, Inc., Southern California" (CA) and "Kaiser Foundation
+    Health Plan, Inc." both give "kaiser foundation health plan". Entity resolution joins records whose
+    reduced keys agree in one state (etl/entities.py)."""
+    legal = split_aliases(_without_parentheticals(name))[0]
+    patterns = [*_DESIGNATIONS, *filter(None, [_own_state(state)])]
+    previous = None
+    while previous != legal:  # "X, Inc., Southern California, Privacy Manager Breach": one suffix a pass
+        previous = legal
+        for pattern in patterns:
+            legal = pattern.sub("", legal)
+    words = [w for w in name_key(legal).split() if w != "the"]
+    return " ".join(words) or name_key(name)
 
 
 def slugify(key: str, max_length: int = 80) -> str:
