@@ -33,7 +33,9 @@ CODED_COLUMNS: dict[str, Mapping[str, str]] = {
     "action_type": ACTION_TYPE_LABELS,
     "entity_type": ENTITY_TYPE_LABELS,
     "covered_entity_type": ENTITY_TYPE_LABELS,
+    "named_as": ENTITY_TYPE_LABELS,  # an action's entity_type: the role its agreement or penalty names
     "sector": SECTOR_LABELS,
+    "what_it_is": SECTOR_LABELS,  # a sector, beside a named_as that can say otherwise
     "status": {"under_investigation": "Under investigation", "archived": "Archived"},
     "list": {"hipaa": "HIPAA", "part2": "42 CFR Part 2"},
     "event": {},

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from datasette.utils import tilde_encode
 
+from etl.normalize.geo import STATE_NAMES
 from etl.site import DATABASE_NAME as DATABASE  # "kb": Datasette names the database after its file
 
 ECFR_SECTION = "https://www.ecfr.gov/current/title-45/section-{section}"
@@ -84,6 +85,18 @@ def ecfr_url(provision_id: str) -> str:
     section = provision_id.split("(", 1)[0]
     url = ECFR_SECTION.format(section=quote(section))
     return url + (f"#p-{quote(provision_id, safe='.()')}" if "(" in provision_id else "")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """'1 breach report', '2,310 breach reports' (`words` for an irregular plural)."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+def state_name(code: str | None) -> str:
+    """'Indiana' for 'IN'; a code without a name (a territory, military mail) as it is; 'unknown' for none."""
+    if not code:
+        return "unknown"
+    return STATE_NAMES.get(code, code)
 
 
 def year_of(date: str | None) -> str | None:

@@ -1,5 +1,5 @@
 """The SQL the site's pages read: home page figures and charts, the provision tree and provision pages,
-the case brief of an enforcement action, a breach report's history across exports, the coverage of
+the case brief of an enforcement action, an entity's page, a breach report's history across exports, the coverage of
 each submission year, the investigations page's figures and the penalties page's amounts. Async
 functions of `datasette`; links in what they return are built with `datasette.urls`.
 
@@ -17,9 +17,11 @@ import weakref
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
 from etl.citations import canonicalize
 from etl.provisions import resolve
+from kb_site.cells import SECTOR_LABELS
 from kb_site.charts import bar_chart, stacked_bar_chart
 from kb_site.formatting import (
     ACTION_TYPE_LABELS,
@@ -33,10 +35,13 @@ from kb_site.formatting import (
     entity_path,
     federal_register,
     long_date,
+    plural,
     provision_path,
     safe_url,
+    state_name,
     usd,
 )
+from kb_site.sources import ordered_sources
 
 
 async def _rows(datasette, sql: str, params: Iterable | dict = ()) -> list[dict]:
@@ -419,13 +424,249 @@ async def case_brief(datasette, action_id: str) -> dict | None:
         "entity_path": entity_path(urls, entity["id"]) if entity else None,
         "action_type": ACTION_TYPE_LABELS.get(action.get("action_type") or "", action.get("action_type")),
         "entity_type": ENTITY_TYPE_LABELS.get(action.get("entity_type") or "", action.get("entity_type")),
+        "role": role_in_action(action),
         "amount": usd(action.get("amount_usd")),
         "incident": _json_list(action.get("incident")),
         "provisions": [_cited_provision(urls, p) for p in cited],
-        "documents": [dict(d, safe_url=safe_url(d["url"])) for d in documents],
+        "documents": ordered_sources(dict(d, safe_url=safe_url(d["url"])) for d in documents),
         "breaches": [dict(b, path=breach_path(urls, b["id"])) for b in breaches],
         "card_md": case_card_path(urls, action_id, "md"),
         "card_txt": case_card_path(urls, action_id, "txt"),
+    }
+
+
+def sector_words(sector: str | None) -> str:
+    """What an organisation is, in words ('Health plan'); 'unknown' when no sector is recorded."""
+    if not sector:
+        return "unknown"
+    words = SECTOR_LABELS.get(sector) or sector.replace("_", " ")
+    return words[:1].upper() + words[1:]
+
+
+def role_in_action(action: dict) -> dict:
+    """An action's two descriptions of its organisation: the role the agreement or penalty names it in
+    (entity_type) and what it is (its sector), with a note where they disagree: Anthem, Inc., a health
+    plan, is named a business associate of its affiliated covered entities in its 2018 agreement."""
+    entity_type, sector = action.get("entity_type"), action.get("sector")
+    named = ENTITY_TYPE_LABELS.get(entity_type or "", entity_type) if entity_type else "unknown"
+    document = {
+        "resolution_agreement": "the resolution agreement",
+        "civil_money_penalty": "the civil money penalty",
+    }.get(action.get("action_type") or "", "the action")
+    note = None
+    if entity_type == "business_associate" and sector and not sector.startswith("business_associate"):
+        note = (
+            f"Named a business associate in {document} because it acted as one for other covered entities; "
+            f"its own sector is {sector_words(sector).lower()}."
+        )
+    return {"named_as": named, "named_in": document, "what_it_is": sector_words(sector), "note": note}
+
+
+# ------------------------------------------------------------------ an entity's page
+
+# How a record joined its entity (entity_names.method, etl/entities.py), in words.
+JOINED_BY = (
+    ("override", "a reviewed override"),
+    ("alias", "a d/b/a name"),
+    ("reduced key", "the same name without a location or designation"),
+    ("key", "the same name"),
+)
+
+
+def joined_by(methods: Iterable[str]) -> str:
+    """The ways the records under one name joined the entity, in words, loosest first."""
+    found = [words for prefix, words in JOINED_BY if any(m.startswith(prefix) for m in methods)]
+    return "; ".join(found) or "unknown"
+
+
+def counted(labels: Iterable[str | None], unit: str) -> str:
+    """'Health plan' when every record says so, else 'Health plan (7 reports), Business associate (2
+    reports)': most often first, missing labels as 'unknown'."""
+    counts: dict[str, int] = defaultdict(int)
+    for label in labels:
+        counts[label or "unknown"] += 1
+    if len(counts) == 1:
+        return next(iter(counts))
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] == "unknown", kv[0]))
+    return ", ".join(f"{label} ({plural(n, unit)})" for label, n in ranked) or "unknown"
+
+
+def _report_facts(b: dict) -> list[str]:
+    if b.get("individuals_affected") is None:
+        affected = "individuals affected unknown"
+    else:
+        affected = plural(b["individuals_affected"], "individual") + " affected"
+        if b.get("individuals_placeholder"):
+            affected += " (500 or 501: often a placeholder)"
+    status = STATUS_LABELS.get(b.get("status") or "", "status unknown")
+    return [affected, b.get("breach_type") or "type of breach unknown", status]
+
+
+def _action_facts(a: dict) -> list[str]:
+    named = ENTITY_TYPE_LABELS.get(a.get("entity_type") or "", a.get("entity_type") or "unknown")
+    return [usd(a.get("amount_usd")) or "amount not reported", f"named as: {named}"]
+
+
+def _tied(links: list[dict], by_id: dict[tuple[str, str], dict]) -> dict[tuple[str, str], list[dict]]:
+    """For each record, the records of this page the breach-to-action links tie it to, oldest first."""
+    tied: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for link in links:
+        report, action = ("breach", link["breach_id"]), ("action", link["action_id"])
+        if report in by_id and action in by_id:
+            for this, other in ((report, action), (action, report)):
+                row = by_id[other]
+                if other[0] == "breach":
+                    text = f"breach report by {row.get('entity_name')}"
+                else:
+                    label = ACTION_TYPE_LABELS.get(row.get("action_type") or "", "Enforcement action")
+                    text = f"{label.lower()} with {row.get('entity')}"
+                tied[this].append({"text": text, "path": row["path"], "date": row.get("date"),
+                                   "days": link.get("days_to_action")})  # fmt: skip
+    for records in tied.values():
+        records.sort(key=lambda t: t["date"] or "9999")
+    return tied
+
+
+def timeline_items(entity_id: str, reports: list[dict], actions: list[dict], links: list[dict]) -> list[dict]:
+    """An entity's breach reports and enforcement actions as one list, oldest first (undated last), each
+    with its facts in words and the records the links tie it to. Rows carry their page's `path`; an
+    action against another entity (a parent or subsidiary) that followed one of these reports is marked
+    `elsewhere`."""
+    by_id = {("breach", b["id"]): b for b in reports} | {("action", a["id"]): a for a in actions}
+    tied = _tied(links, by_id)
+    items = []
+    for (kind, rid), row in by_id.items():
+        is_breach = kind == "breach"
+        action_label = ACTION_TYPE_LABELS.get(row.get("action_type") or "", "Enforcement action")
+        items.append(
+            {
+                "kind": kind,
+                "id": rid,
+                "date": row.get("date"),
+                "date_text": long_date(row["date"]) if row.get("date") else "date unknown",
+                "label": "Breach report" if is_breach else action_label,
+                "name": row.get("entity_name") if is_breach else row.get("entity"),
+                "path": row["path"],
+                "facts": _report_facts(row) if is_breach else _action_facts(row),
+                "tied_label": "Followed by" if is_breach else "Follows",
+                "tied": tied[(kind, rid)],
+                "elsewhere": not is_breach and row.get("entity_id") != entity_id,
+            }
+        )
+    return sorted(items, key=lambda i: (i["date"] is None, i["date"] or "", i["kind"], i["id"]))
+
+
+def paid_text(own_actions: list[dict]) -> str:
+    """'$16,000,000', '$3,000,000 (1 amount not reported)', 'unknown' when no amount is known, '$0' when
+    there is no action."""
+    amounts = [a["amount_usd"] for a in own_actions if a.get("amount_usd") is not None]
+    if not own_actions:
+        return "$0"
+    if not amounts:
+        return "unknown"
+    missing = len(own_actions) - len(amounts)
+    return usd(sum(amounts)) + (f" ({plural(missing, 'amount')} not reported)" if missing else "")
+
+
+def entity_totals(entity_id: str, reports: list[dict], actions: list[dict]) -> dict:
+    """Its breach reports, its own enforcement actions, what they cost, and the individuals its reports
+    name (the actions against another entity that followed its reports are counted apart)."""
+    own = [a for a in actions if a.get("entity_id") == entity_id]
+    known = [b["individuals_affected"] for b in reports if b.get("individuals_affected") is not None]
+    return {
+        "reports": len(reports),
+        "reports_text": plural(len(reports), "breach report"),
+        "actions": len(own),
+        "actions_text": plural(len(own), "enforcement action"),
+        "paid_text": paid_text(own),
+        "individuals_text": f"{sum(known):,}" if known else "unknown",
+        "elsewhere": len(actions) - len(own),
+    }
+
+
+def name_rows(names: list[dict]) -> list[dict]:
+    """The names an entity appears under, each with its states, its records and how they joined, in words."""
+    rows = []
+    for n in names:
+        counts = [plural(n["reports"], "breach report") if n["reports"] else "",
+                  plural(n["actions"], "enforcement action") if n["actions"] else ""]  # fmt: skip
+        states = [state_name(s) for s in (n["states"] or "").split(",") if s]
+        rows.append(
+            dict(
+                n,
+                states_text=", ".join(states) or "state unknown",
+                counts_text=", ".join(c for c in counts if c),
+                joined=joined_by((n["methods"] or "").split(",")),
+            )
+        )
+    return rows
+
+
+async def entity_page(datasette, entity_id: str) -> dict | None:
+    """Everything an entity's page shows: its names, what it is, where, and every breach report and
+    enforcement action on one timeline with totals."""
+    entity = await _one(datasette, "select * from entities where id = ?", [entity_id])
+    if entity is None:
+        return None
+    urls = datasette.urls
+    names = await _rows(
+        datasette,
+        """
+        select n.name, group_concat(distinct n.state) as states, sum(n.source = 'breach') as reports,
+               sum(n.source = 'action') as actions, group_concat(distinct n.method) as methods,
+               min(coalesce(b.submission_date, a.announced)) as first
+        from entity_names n
+        left join breaches b on n.source = 'breach' and b.id = n.record_id
+        left join enforcement_actions a on n.source = 'action' and a.id = n.record_id
+        where n.entity_id = ? group by n.name order by count(*) desc, first, n.name""",
+        [entity_id],
+    )
+    reports = await _rows(
+        datasette,
+        """
+        select id, submission_date as date, entity_name, state, individuals_affected, individuals_placeholder,
+               breach_type, covered_entity_type, sector, status
+        from breaches where entity_id = ? order by submission_date, id""",
+        [entity_id],
+    )
+    # its own actions, and those against another entity (a parent, a subsidiary) that followed its reports
+    actions = await _rows(
+        datasette,
+        """
+        select id, announced as date, entity, entity_id, state, action_type, amount_usd, entity_type, sector
+        from enforcement_actions
+        where entity_id = :id or id in (select l.action_id from breach_action_links l
+                                        join breaches b on b.id = l.breach_id where b.entity_id = :id)
+        order by announced, id""",
+        {"id": entity_id},
+    )
+    links = await _rows(
+        datasette,
+        """
+        select l.breach_id, l.action_id, l.days_to_action from breach_action_links l
+        join breaches b on b.id = l.breach_id join enforcement_actions a on a.id = l.action_id
+        where b.entity_id = :id or a.entity_id = :id""",
+        {"id": entity_id},
+    )
+    related_ids = _json_list(entity.get("related_entities"))
+    marks = ", ".join("?" for _ in related_ids)
+    related = await _rows(
+        datasette, f"select id, name, state from entities where id in ({marks}) order by name", related_ids
+    )
+    for row, path in [*((b, breach_path) for b in reports), *((a, action_path) for a in actions)]:
+        row["path"] = path(urls, row["id"])
+    own = [a for a in actions if a["entity_id"] == entity_id]
+    return {
+        "entity": entity,
+        "names": name_rows(names),
+        "what_it_is": counted((sector_words(r.get("sector")) for r in [*reports, *own]), "record"),
+        "reported_as": counted((ENTITY_TYPE_LABELS.get(b.get("covered_entity_type") or "") for b in reports), "report"),
+        "named_as": counted((ENTITY_TYPE_LABELS.get(a.get("entity_type") or "") for a in own), "action"),
+        "states": ", ".join(state_name(s) for s in _json_list(entity.get("states"))) or "unknown",
+        "timeline": timeline_items(entity_id, reports, actions, links),
+        "totals": entity_totals(entity_id, reports, actions),
+        "related": [dict(r, path=entity_path(urls, r["id"]), state_text=state_name(r["state"])) for r in related],
+        "timeline_query": f"{urls.database(DATABASE)}/entity_timeline?entity_id={quote(entity_id, safe='')}",
     }
 
 
