@@ -303,6 +303,21 @@ class Searcher:
         )
         return describe(conn, [((kd, i), s, {"vector": r}) for r, (kd, i, s) in enumerate(hits, 1)], like=action_id)
 
+    def like_breach(self, conn: sqlite3.Connection, breach_id: str, k: int = 5, kind: str = "breaches") -> list[dict]:
+        """Items most like a breach report's description (vector ranker, whole texts), itself excluded. A report
+        without a description has no vector (see etl/embed.py): SearchError, like an unknown id."""
+        _validate(k, kind, "vector")
+        if conn.execute("select 1 from breaches where id = ?", (breach_id,)).fetchone() is None:
+            raise SearchError(f"no breach report with id {breach_id!r}")
+        hits = self.index.rank(
+            self.index.item_vectors("breach", breach_id, whole_only=True),
+            KINDS[kind],
+            k,
+            exclude=("breach", breach_id),
+            whole_only=True,
+        )
+        return describe(conn, [((kd, i), s, {"vector": r}) for r, (kd, i, s) in enumerate(hits, 1)])
+
 
 def _provisions(conn: sqlite3.Connection, action_ids: Sequence[str]) -> dict[str, list[dict]]:
     if not action_ids:

@@ -108,6 +108,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
                 values["case"] = await queries.case_brief(datasette, pk)
             if database == DATABASE and table == "breaches":
                 values["report"] = await queries.breach_history(datasette, pk)
+                values.update(await similar.breach_page_vars(datasette, pk))
             if database == DATABASE and table == "entities":
                 values["entity_page"] = await queries.entity_page(datasette, pk)
             if table == "enforcement_actions":

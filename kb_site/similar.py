@@ -270,6 +270,23 @@ async def row_page_vars(datasette, database: str, action_id: str) -> dict:
     return {"similar_cases": cases, "similar_more_url": more}
 
 
+async def breach_page_vars(datasette, breach_id: str) -> dict:
+    """`similar_reports` for a breach report's page: the reports whose descriptions read most alike (None
+    when the report has no description, so no vector to compare)."""
+    name, db = await _database(datasette)
+
+    def run(conn):
+        return _searcher(name, conn).like_breach(conn, breach_id, k=SHORT_LIST)
+
+    try:
+        reports = await db.execute_fn(run)
+    except SearchError:
+        return {"similar_reports": None}
+    for item in reports:
+        item["url"] = _link(datasette, name, item)
+    return {"similar_reports": reports}
+
+
 async def search_database(datasette):
     """(name, database) of the knowledge base that similar-case search runs on (for kb_site.precedents)."""
     return await _database(datasette)
