@@ -1,18 +1,21 @@
-"""How a value reads in a result table: ids as links, coded values and column names in words.
+"""How a value reads in a result table: ids as links, coded values and column names in words, lists as
+chips, counts with separators, yes/no flags in words.
 
 Datasette renders canned-query results without knowing which table a column came from (render_cell gets
 `table=None`), so an `id` is told apart by the row it sits in: an enforcement action's row has `announced`,
-a breach report's has `submission_date`. JSON and CSV keep the raw values; only the HTML reads in words.
+a breach report's has `submission_date`. Table pages (`table_cell`) know their table. JSON and CSV keep the
+raw values; only the HTML reads in words.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
 
-from kb_site.formatting import ACTION_TYPE_LABELS, ENTITY_TYPE_LABELS, action_path, breach_path
+from kb_site.formatting import ACTION_TYPE_LABELS, ENTITY_TYPE_LABELS, action_path, breach_path, safe_url
 
 SECTOR_LABELS = {
     "behavioral_health": "Behavioral health",
@@ -39,7 +42,19 @@ CODED_COLUMNS: dict[str, Mapping[str, str]] = {
     "status": {"under_investigation": "Under investigation", "archived": "Archived"},
     "list": {"hipaa": "HIPAA", "part2": "42 CFR Part 2"},
     "event": {},
+    "initiative": {"right_of_access": "Right of access", "risk_analysis": "Risk analysis"},
+    "origin": {"curated+crawled": "Curated and crawled"},
+    "confidence": {},
 }
+# 0/1 columns, read as Yes / No. A NULL in them is not a 0: `cap` NULL means no source says (NULL_WORDS).
+FLAG_COLUMNS = frozenset(
+    {"cap", "individuals_placeholder", "business_associate_present", "qualified_service_organization_present"}
+)
+NULL_WORDS = {"cap": "unknown"}
+# An empty list where empty means not found rather than none (etl/curated.py: obligations not researched).
+EMPTY_LIST_WORDS = {"cap_obligations": "not recorded"}
+# Whole numbers that are positions or codes, not quantities: no thousands separator.
+NOT_COUNTS = frozenset({"id", "rowid", "line", "record", "curated_line"})
 # Column names whose words need more than underscores as spaces.
 COLUMN_LABELS = {
     "id": "Id",
@@ -58,6 +73,14 @@ COLUMN_LABELS = {
     "days_since_submission_at_least": "Days since submission, at least",
     "open_at_least_days": "Open at least (days)",
     "covered_entity_type": "Type of covered entity",
+    "cap": "Corrective action plan",
+    "cap_obligations": "Plan obligations",
+    "incident": "Incident",
+    "hhs_urls": "HHS pages",
+    "breach_types": "Types of breach",
+    "locations": "Locations",
+    "individuals_placeholder": "Placeholder count (500 or 501)",
+    "qualified_service_organization_present": "Qualified service organization present",
 }
 
 
@@ -106,3 +129,64 @@ def query_cell(urls, row: Mapping[str, Any], column: str, value: Any) -> Markup 
 def is_year_or_rank(column: str) -> bool:
     """Whole numbers that are not quantities: 2024 must not read 2,024."""
     return column in ("rank", "year") or column.endswith(("_year", "year_"))
+
+
+def flag_words(column: str, value: Any) -> str | None:
+    """A 0/1 flag column's value as Yes / No, else None."""
+    if column in FLAG_COLUMNS and value in (0, 1) and not isinstance(value, str):
+        return "Yes" if value else "No"
+    return None
+
+
+def json_list(value: Any) -> list | None:
+    """The items of a JSON array held as text (incident labels, plan obligations, types of breach), else
+    None: a value that only looks like one stays as it is."""
+    if not isinstance(value, str) or not value.startswith("["):
+        return None
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(items, list) or any(isinstance(item, (list, dict)) for item in items):
+        return None
+    return items
+
+
+def chips(column: str, items: list) -> Markup:
+    """A list as small labelled spans; an http(s) address is a link named by its host. Every item is
+    escaped (Markup.format): source text is data."""
+    if not items:
+        return Markup('<span class="chips-empty">{}</span>').format(EMPTY_LIST_WORDS.get(column, ""))
+    out = []
+    for item in items:
+        url = safe_url(item)
+        if url:
+            host = url.split("/")[2].removeprefix("www.")
+            out.append(Markup('<a class="chip" href="{}" title="{}">{}</a>').format(url, url, host))
+        else:
+            out.append(Markup('<span class="chip">{}</span>').format(item))
+    return Markup('<span class="chips">{}</span>').format(Markup("").join(out))
+
+
+def table_cell(column: str, value: Any) -> Markup | str | None:
+    """A table page's cell as it should read (lists as chips, codes and flags in words, counts with
+    separators), or None to leave it to Datasette."""
+    if (items := json_list(value)) is not None:
+        return chips(column, items)
+    if (words := flag_words(column, value) or coded_value(column, value)) is not None:
+        return words
+    if isinstance(value, int) and not isinstance(value, bool) and not is_year_or_rank(column):
+        return None if column in NOT_COUNTS else f"{value:,}"
+    return None
+
+
+def missing_value(column: str) -> str | None:
+    """An empty cell in words where empty means not known (a NULL `cap`), else None (left blank)."""
+    return NULL_WORDS.get(column)
+
+
+def facet_words(column: str, value: Any, label: Any) -> str:
+    """A facet value as it should read: Datasette's label (a foreign key's), else the code in words."""
+    if label is not None and str(label) != str(value):
+        return str(label)
+    return flag_words(column, value) or coded_value(column, value) or ("" if value is None else str(value))

@@ -16,7 +16,7 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import cells, errors, facet_cache, feeds, paging, precedents, queries, search, similar, views
+from kb_site import cells, errors, facet_cache, feeds, paging, precedents, queries, search, similar, tables, views
 from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
@@ -99,6 +99,8 @@ def extra_css_urls(datasette):
 def extra_template_vars(template, database, table, view_name, request, datasette):
     async def inner():
         values = {"usd": usd, "number": number, "kb_database": DATABASE, "column_label": cells.column_label}
+        if view_name == "table" and database == DATABASE:
+            values["kb_table"] = await tables.table_page_vars(datasette, database, table, request)
         if template == "index.html":
             values["kb"] = await queries.home_figures(datasette)
             values["coverage"] = await queries.coverage_rows(datasette)
@@ -122,9 +124,12 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 def render_cell(row, value, column, table, database, datasette):
     """Dollar amounts (columns named `amount_usd` / `*_usd`) as $1,234,567; provision ids and entity ids as
     links (entity_id is filled after its tables are loaded, so it carries no declared foreign key); in query
-    results, action and breach-report ids as links and coded values in words (kb_site.cells)."""
-    if database != DATABASE or value is None or isinstance(value, bytes):
+    results, action and breach-report ids as links and coded values in words; on table pages, lists as chips,
+    codes and flags in words, counts with separators; an empty `cap` as "unknown" (kb_site.cells)."""
+    if database != DATABASE or isinstance(value, bytes):
         return None
+    if value is None:
+        return cells.missing_value(column)
     if (column == "amount_usd" or column.endswith("_usd")) and isinstance(value, (int, float)):
         return Markup('<span class="usd">{}</span>').format(usd(value))
     if table is None and (cell := cells.query_cell(datasette.urls, row, column, value)) is not None:
@@ -133,4 +138,6 @@ def render_cell(row, value, column, table, database, datasette):
         return Markup('<a href="{}">{}</a>').format(provision_path(datasette.urls, str(value)), value)
     if column == "entity_id" and table != "entities":
         return Markup('<a href="{}">{}</a>').format(entity_path(datasette.urls, str(value)), value)
+    if table is not None:
+        return cells.table_cell(column, value)
     return None
