@@ -30,9 +30,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@contextmanager
-def served(db: Path) -> Iterator[str]:
-    """Serve db with `kb serve` (the production command) and yield its base URL."""
+def serve(db: Path, timeout: float = 180) -> tuple[subprocess.Popen, str]:
+    """Start `kb serve` (the production command) on db; return the process (Datasette itself: `kb serve`
+    execs it) and its base URL once it answers."""
     port = free_port()
     proc = subprocess.Popen(
         [KB, "serve", "--db", str(db), "--port", str(port)],
@@ -41,21 +41,40 @@ def served(db: Path) -> Iterator[str]:
         cwd=REPO_ROOT,
     )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while True:
+        try:
+            if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            raise RuntimeError("datasette did not start")
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@contextmanager
+def served(db: Path) -> Iterator[str]:
+    """Serve db with `kb serve` and yield its base URL."""
+    proc, url = serve(db)
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                if httpx.get(url + "/-/versions.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError("datasette did not start")
-            time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
+
+
+def resident_mb(pid: int) -> float:
+    """Resident memory of a process (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def save(results_dir: Path, name: str, figures: dict) -> Path:
