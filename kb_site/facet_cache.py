@@ -10,8 +10,10 @@ facet class, keyed by the request's full URL (scheme, host, path and query strin
 facets asked for, their size and every link in the result) and the SQL and parameters they ran on.
 
 Only immutable databases are cached, and never a result whose facet query timed out (a busy moment must
-not stick). At most MAX_ENTRIES results are kept, least recently used dropped first (a result is a few
-KB). `apply()` wraps `facet_results` of Datasette's facet classes once, from the startup hook.
+not stick). At most MAX_ENTRIES results are kept, least recently used dropped first: a result is up to
+8 KB as JSON (the column facets of a breaches search), some 25 KB as Python objects, so the cache stays
+near 12 MB at worst, within the server's 300 MB. `apply()` wraps `facet_results` of Datasette's facet
+classes once, from the startup hook.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-MAX_ENTRIES = 2000
+MAX_ENTRIES = 500
 
 _cache: OrderedDict[tuple, tuple[list, list]] = OrderedDict()
 _PATCHED = "_kb_facet_cache"
