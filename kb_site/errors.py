@@ -13,7 +13,8 @@ search of a table that has none (the `filters_from_request` hook).
   handler's answer, so adding ours beside it would not be enough.
 - A row of a table that does not exist is a 404 (Datasette answers "no such table" as a 400).
 - Datasette gives a few client errors a 500: a `_sort` by a column that does not exist (a DatasetteError
-  left at its default status) and a `_where` holding two statements (SQLite's Warning). They are 400s.
+  left at its default status) and a `_where` holding two statements (SQLite's Warning, or ProgrammingError
+  with the standard library's sqlite3). They are 400s.
 - The site is read-only (`kb serve` serves the database immutable, and no canned query writes), so a POST,
   PUT, DELETE or PATCH is a 405 before Datasette sees it: Datasette 0.65.5 answers a POST to a table, or to
   a canned query's JSON, with an AssertionError or AttributeError, a 500.
@@ -52,7 +53,7 @@ class MethodNotAllowed(Base400):
 
 def describe(request, exception: BaseException) -> tuple[int, str | Markup, str | None, dict]:
     """(status, message, title, extra JSON fields) of an exception, as Datasette's handler gives them but
-    for the client errors it leaves at 500 (CLIENT_ERRORS, sqlite3.Warning)."""
+    for the client errors it leaves at 500 (CLIENT_ERRORS, sqlite3.Warning / ProgrammingError)."""
     if isinstance(exception, Base400):
         message = str(exception.args[0]) if exception.args else ""
         if exception.status == 404 and message in ("", "404"):
@@ -62,7 +63,8 @@ def describe(request, exception: BaseException) -> tuple[int, str | Markup, str 
         message = Markup(exception.message) if exception.message_is_html else exception.message
         status = 400 if exception.status == 500 and str(message).startswith(CLIENT_ERRORS) else exception.status
         return status, message, exception.title, dict(exception.error_dict or {})
-    if isinstance(exception, sqlite3.Warning):
+    # Two statements in a `_where`: pysqlite3 raises Warning, Python 3.11's sqlite3 ProgrammingError.
+    if isinstance(exception, (sqlite3.Warning, sqlite3.ProgrammingError)):
         return 400, str(exception), "Invalid SQL", {}
     traceback.print_exception(exception, file=sys.stderr)
     return 500, str(exception), None, {}

@@ -705,3 +705,15 @@ def test_an_export_post_answered_with_the_page_fails_the_crawl(portal: str, tmp_
     assert "not a CSV export" in line and "breach_report_hip.jsf" in line
     assert saved(tmp_path) == []
     assert not list((tmp_path / "raw").rglob("*.jsonl"))
+
+
+def test_a_crawl_in_a_fresh_environment_asks_no_third_host(
+    portal: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scrapy's cookie handling would fetch the Public Suffix List from publicsuffix.org the first time in an
+    environment (offline: a logged traceback); the crawl command makes tldextract use the list it ships."""
+    monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "empty-tldextract-cache"))
+    monkeypatch.delenv("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", raising=False)
+    result = crawl(portal, tmp_path, "-a", "lists=hipaa")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "publicsuffix" not in result.stderr.lower()
