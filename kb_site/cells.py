@@ -15,22 +15,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from etl.precedents import LABELS
 from kb_site.formatting import ACTION_TYPE_LABELS, ENTITY_TYPE_LABELS, action_path, breach_path, safe_url
 
-SECTOR_LABELS = {
-    "behavioral_health": "Behavioral health",
-    "business_associate_billing": "Business associate (billing)",
-    "business_associate_it": "Business associate (IT)",
-    "business_associate_other": "Business associate (other)",
-    "dental": "Dental",
-    "health_plan": "Health plan",
-    "hospital_health_system": "Hospital or health system",
-    "laboratory_imaging": "Laboratory or imaging",
-    "other": "Other",
-    "pharmacy": "Pharmacy",
-    "physician_practice": "Physician practice",
-    "public_agency": "Public agency",
-}
+# The sector vocabulary's words are the precedent range's (etl.precedents.LABELS), capitalised for a cell.
+SECTOR_LABELS = {code: words[:1].upper() + words[1:] for code, words in LABELS["sector"].items()}
 # Coded columns and their words; a code missing here reads with its underscores as spaces.
 CODED_COLUMNS: dict[str, Mapping[str, str]] = {
     "action_type": ACTION_TYPE_LABELS,
