@@ -310,8 +310,15 @@ def precedents(
 @cli.command()
 @click.argument("text")
 def cite(text: str) -> None:
-    """Print the 45 CFR / 42 CFR Part 2 citations in TEXT ('-' reads stdin) as a JSON list of canonical
-    strings, e.g. `kb cite "45 C.F.R. § 164.308(a)(1)(ii)(A) and (B)"`."""
+    """Print the citations in TEXT ('-' reads stdin) as a JSON list of canonical strings, e.g.
+    `kb cite "45 C.F.R. § 164.308(a)(1)(ii)(A) and (B)"`.
+
+    \b
+    45 CFR (HIPAA rules)        164.308(a)(1)(ii)(A), Part 164, 164 Subpart C, 164.400-164.414
+    42 CFR Part 2               42 CFR Part 2, 42 CFR 2.31
+    16 CFR Part 318 (FTC HBNR)  16 CFR Part 318, 16 CFR 318.3(a)
+    FTC Act Section 5           15 U.S.C. 45(a) (also for "Section 5 of the FTC Act"), 15 U.S.C. 45d
+    HIPAA statute               42 U.S.C. 1320d-5(d) (state AGs), 42 U.S.C. 1320d-6(a)(3) (criminal)"""
     from etl.citations import canonical_citations
 
     if text == "-":

@@ -1,11 +1,14 @@
-"""Reference tables `provisions` (45 CFR Parts 160/164 and 42 CFR Part 2) and `penalty_tiers`, loaded from
-data/reference/*.csv, and `resolve()`, which maps a citation to the provision row that stands for it.
+"""Reference tables `provisions` (45 CFR Parts 160/164, 42 CFR Part 2, and the other enforcers' law: 16 CFR
+Part 318, 15 U.S.C. 45, 42 U.S.C. 1320d-5/1320d-6) and `penalty_tiers`, loaded from data/reference/*.csv,
+and `resolve()`, which maps a citation to the provision row that stands for it.
 
 Other loaders (enforcement actions, ...) link their citations with `resolve(citation)`:
     resolve("164.308(a)(1)(ii)(A)")    -> ("164.308(a)(1)(ii)(A)", "exact")
     resolve("164.530(b)(1)")           -> ("164.530(b)", "parent")    # deeper than the table: nearest parent
     resolve("164.400-164.414")         -> ("164 Subpart D", "range")  # smallest row holding both ends
     resolve("42 CFR 2.13")             -> ("42 CFR Part 2", "parent") # Part 2 and Part 162: listed as parts
+    resolve("16 CFR 318.3(a)")         -> ("16 CFR 318.3", "parent")
+    resolve("42 U.S.C. 1320d-6(a)(3)") -> ("42 U.S.C. 1320d-6(a)(3)", "exact")
     resolve("164.309")                 -> (None, "unknown")           # keep the citation, flag it
     resolve("junk")                    -> (None, "invalid")
 """
@@ -26,7 +29,17 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 PROVISIONS_CSV = REFERENCE_DIR / "provisions.csv"
 PENALTY_TIERS_CSV = REFERENCE_DIR / "penalty_tiers.csv"
 
-RULES = ("Security", "Privacy", "Breach Notification", "Enforcement", "General", "Part 2")
+RULES = (
+    "Security",
+    "Privacy",
+    "Breach Notification",
+    "Enforcement",
+    "General",
+    "Part 2",
+    "Health Breach Notification Rule",  # 16 CFR Part 318 (FTC)
+    "FTC Act",  # 15 U.S.C. 45 (Section 5)
+    "HIPAA statute",  # 42 U.S.C. 1320d-5 (civil, state attorneys general), 1320d-6 (criminal)
+)
 KINDS = ("part", "subpart", "section", "standard", "implementation_specification", "paragraph")
 REQUIRED_ADDRESSABLE = ("Required", "Addressable")
 BASES = ("regulation", "enforcement_discretion")
@@ -118,8 +131,18 @@ def _url_ok(url: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in url
 
 
+def _is_usc(provision_id: str) -> bool:
+    return bool(_USC_ID.match(provision_id))
+
+
+_USC_ID = re.compile(r"\d+ U\.S\.C\. ")
+_URL_PREFIX = {False: "https://www.ecfr.gov/", True: "https://uscode.house.gov/"}
+
+
 def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
-    """Every id canonical and unique, every parent listed earlier, enums respected, URLs well formed."""
+    """Every id canonical and unique, every parent listed earlier, enums respected, URLs well formed (eCFR
+    for the CFR, uscode.house.gov for the U.S. Code). A U.S. Code section is a root of its own: the table
+    lists no part above it."""
     seen: set[str] = set()
     for r in rows:
         where = f"{path}: line {r['_line']}"
@@ -127,6 +150,8 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
             canonical = canonicalize(r["id"])
         except ValueError as e:
             raise ReferenceCSVError(f"{where}: field 'id': {e}") from None
+        usc = _is_usc(r["id"])
+        root = r["kind"] == "part" or (usc and r["kind"] == "section")
         checks = [
             ("id", canonical == r["id"], f"not canonical (canonical form {canonical!r})"),
             ("id", r["id"] not in seen, "duplicate id"),
@@ -138,11 +163,11 @@ def validate_provisions(rows: list[dict], path: Path = PROVISIONS_CSV) -> None:
                 f"not empty or one of {REQUIRED_ADDRESSABLE}",
             ),
             ("parent", r["parent"] is None or r["parent"] in seen, "parent not listed on an earlier line"),
-            ("parent", (r["parent"] is None) == (r["kind"] == "part"), "only parts have no parent"),
+            ("parent", (r["parent"] is None) == root, "only parts and U.S. Code sections have no parent"),
             (
                 "ecfr_url",
-                _url_ok(r["ecfr_url"]) and r["ecfr_url"].startswith("https://www.ecfr.gov/"),
-                "not an https://www.ecfr.gov/ URL",
+                _url_ok(r["ecfr_url"]) and r["ecfr_url"].startswith(_URL_PREFIX[usc]),
+                f"not an {_URL_PREFIX[usc]} URL",
             ),
         ]
         for field, ok, reason in checks:
@@ -185,17 +210,23 @@ def _provision_ids(path: Path) -> frozenset[str]:
 
 def _ancestors(canonical: str) -> list[str]:
     """`canonical` and the ids above it, nearest first: paragraphs stripped one level at a time,
-    then the section ("164.308(a)(1)" -> "164.308(a)" -> "164.308")."""
-    m = re.fullmatch(r"(?P<prefix>42 CFR )?(?P<section>\d+\.\d+)(?P<paras>(?:\([^()]+\))*)", canonical)
+    then the section ("164.308(a)(1)" -> "164.308(a)" -> "164.308"; "42 U.S.C. 1320d-6(a)(3)" ->
+    "42 U.S.C. 1320d-6(a)" -> "42 U.S.C. 1320d-6")."""
+    m = re.fullmatch(
+        r"(?P<prefix>(?:42|16) CFR |\d+ U\.S\.C\. )?(?P<section>\d+\.\d+|(?<=U\.S\.C\. )[\w-]+)"
+        r"(?P<paras>(?:\([^()]+\))*)",
+        canonical,
+    )
     if not m:
         return [canonical]
     labels = re.findall(r"\(([^()]+)\)", m.group("paras"))
     base = (m.group("prefix") or "") + m.group("section")
     chain = [base + "".join(f"({x})" for x in labels[:k]) for k in range(len(labels), -1, -1)]
-    # 42 CFR Part 2 and 45 CFR Part 162 are listed as whole parts (their sections mostly are not).
-    if m.group("prefix"):
+    # 42 CFR Part 2 and 45 CFR Part 162 are listed as whole parts (their sections mostly are not); every
+    # section of 16 CFR Part 318 is listed, so an unlisted one is unknown, as an unlisted 45 CFR 164 one.
+    if m.group("prefix") == "42 CFR ":
         chain.append("42 CFR Part 2")
-    elif m.group("section").startswith("162."):
+    elif not m.group("prefix") and m.group("section").startswith("162."):
         chain.append("Part 162")
     return chain
 
@@ -210,7 +241,7 @@ def resolve(citation: str, provision_ids: Collection[str] | None = None) -> tupl
         canonical = canonicalize(citation)
     except ValueError:
         return None, "invalid"
-    range_m = re.fullmatch(r"(?P<prefix>42 CFR )?(?P<a>\d+\.\d+)-(?P<b>\d+\.\d+)", canonical)
+    range_m = re.fullmatch(r"(?P<prefix>(?:42|16) CFR )?(?P<a>\d+\.\d+)-(?P<b>\d+\.\d+)", canonical)
     if range_m:
         return _resolve_range(range_m, ids)
     chain = _ancestors(canonical)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import sqlite_utils
 
-from etl.citations import BARE_SECTIONS, canonicalize
+from etl.citations import BARE_SECTIONS, HBNR_SECTIONS, canonicalize
 from etl.context import BuildContext
 from etl.provisions import (
     KINDS,
@@ -48,7 +48,17 @@ def test_provisions_csv_is_valid(provisions: list[dict]) -> None:
         assert canonicalize(r["id"]) == r["id"]
         assert r["parent"] is None or r["parent"] in ids
         assert r["rule"] in RULES and r["kind"] in KINDS
-        assert re.fullmatch(r"https://www\.ecfr\.gov/current/title-4[25]/[\w./()#-]+", r["ecfr_url"]), r["ecfr_url"]
+        if " U.S.C. " in r["id"]:  # the U.S. Code: uscode.house.gov, one page per section
+            assert r["ecfr_url"] == (
+                f"https://uscode.house.gov/view.xhtml?req=granuleid:USC-prelim-title{r['title']}-section"
+                f"{r['section']}&num=0&edition=prelim"
+            ), r["id"]
+            assert r["id"] == f"{r['title']} U.S.C. {r['section']}{r['paragraph'] or ''}" and r["part"] == 0
+            continue
+        assert re.fullmatch(r"https://www\.ecfr\.gov/current/title-(?:16|42|45)/[\w./()#-]+", r["ecfr_url"]), r[
+            "ecfr_url"
+        ]
+        assert r["ecfr_url"].startswith(f"https://www.ecfr.gov/current/title-{r['title']}/")
         if r["paragraph"]:
             assert r["ecfr_url"].endswith(f"#p-{r['id']}")
             assert r["id"] == r["section"] + r["paragraph"]
@@ -60,13 +70,45 @@ def test_parent_is_nearest_listed_ancestor_and_levels_follow(provisions: list[di
         if r["parent"]:
             assert r["level"] > by_id[r["parent"]]["level"], r["id"]
             if r["paragraph"]:  # a paragraph's parent is its section or a paragraph of it
-                assert r["id"].startswith(by_id[r["parent"]]["section"] or "\0"), r["id"]
+                parent = by_id[r["parent"]]
+                assert r["section"] == parent["section"] and r["id"].startswith(parent["id"].split("(")[0]), r["id"]
 
 
 def test_every_real_section_listed_once(provisions: list[dict]) -> None:
     """The parser's bare-number sections are exactly the sections this table lists for Parts 160/164."""
     listed = {r["id"] for r in provisions if r["kind"] == "section" and r["title"] == 45}
     assert listed == set(BARE_SECTIONS)
+    # 16 CFR Part 318 is listed whole too: its nine sections (which need 16 CFR context to be cited).
+    hbnr = {r["id"] for r in provisions if r["kind"] == "section" and r["title"] == 16}
+    assert hbnr == {f"16 CFR {s}" for s in HBNR_SECTIONS}
+
+
+def test_other_enforcers_provisions(provisions: list[dict]) -> None:
+    """The legal bases of the FTC, state attorneys general and federal prosecutors are listed under the
+    canonical ids etl.citations writes (action_provisions.provision_id references them)."""
+    by_id = {r["id"]: r for r in provisions}
+    expected = {
+        "16 CFR Part 318": ("Health Breach Notification Rule", "part", "Health Breach Notification Rule"),
+        "16 CFR 318.3": ("Health Breach Notification Rule", "section", "Breach notification requirement"),
+        "15 U.S.C. 45(a)": ("FTC Act", "paragraph", None),
+        "15 U.S.C. 45d": ("FTC Act", "section", None),
+        "42 U.S.C. 1320d-5(d)": ("HIPAA statute", "paragraph", "Enforcement by State attorneys general"),
+        "42 U.S.C. 1320d-6": (
+            "HIPAA statute",
+            "section",
+            "Wrongful disclosure of individually identifiable health information",
+        ),
+        "42 U.S.C. 1320d-6(a)(3)": ("HIPAA statute", "paragraph", None),
+        "42 U.S.C. 1320d-6(b)(3)": ("HIPAA statute", "paragraph", None),
+    }
+    for pid, (rule, kind, heading) in expected.items():
+        row = by_id[pid]
+        assert (row["rule"], row["kind"]) == (rule, kind), pid
+        assert heading is None or row["heading"] == heading, pid
+        assert canonicalize(pid) == pid
+    assert by_id["15 U.S.C. 45(a)"]["parent"] == "15 U.S.C. 45"
+    assert by_id["42 U.S.C. 1320d-6(a)(3)"]["parent"] == "42 U.S.C. 1320d-6(a)"
+    assert {r["title"] for r in provisions} == {15, 16, 42, 45}
 
 
 def test_security_rule_implementation_specifications(provisions: list[dict]) -> None:
@@ -125,6 +167,12 @@ def _copy_with(tmp_path: Path, src: Path, old: str, new: str) -> Path:
         ("164.308(a)(1)(ii)(A),45", "164.308 (a)(1)(ii)(A),45", "id"),
         ("https://www.ecfr.gov/current/title-45/section-164.308#", "ftp://example/section-164.308#", "ecfr_url"),
         (",Required,164.308(a)(1),6,", ",Sometimes,164.308(a)(1),6,", "required_addressable"),
+        (
+            ",42 U.S.C. 1320d-6,3,https://uscode.house.gov/",
+            ",42 U.S.C. 1320d-6,3,https://www.ecfr.gov/",
+            "ecfr_url",
+        ),
+        (",HIPAA statute,section,,,2,", ",HIPAA statute,section,,42 U.S.C. 1320d-5,2,", "parent"),
         (
             ",Security,implementation_specification,Required,164.308(a)(1),6,",
             ",Security,implementation_specification,Required,164.308(a)(1),six,",
@@ -214,6 +262,19 @@ def test_row_removed_from_csv_leaves_table(fresh_db: sqlite_utils.Database, tmp_
         ("162.920", ("Part 162", "parent")),
         ("164.309", (None, "unknown")),
         ("164.309-164.311", (None, "unknown")),
+        ("16 C.F.R. § 318.3", ("16 CFR 318.3", "exact")),
+        ("16 CFR 318.3(a)", ("16 CFR 318.3", "parent")),
+        ("16 CFR 318.3-318.5", ("16 CFR Part 318", "range")),
+        ("16 CFR 318.12", (None, "unknown")),
+        ("Section 5 of the FTC Act", ("15 U.S.C. 45(a)", "exact")),
+        ("15 U.S.C. 45(a)(1)", ("15 U.S.C. 45(a)", "parent")),
+        ("15 USC 45", ("15 U.S.C. 45", "exact")),
+        ("15 U.S.C. 52", (None, "unknown")),
+        ("42 USC 1320d-5(d)", ("42 U.S.C. 1320d-5(d)", "exact")),
+        ("42 U.S.C. 1320d-5(d)(1)", ("42 U.S.C. 1320d-5(d)", "parent")),
+        ("42 U.S.C. 1320d-6(a)(3)", ("42 U.S.C. 1320d-6(a)(3)", "exact")),
+        ("42 U.S.C. 1320d-6(b)(3)(A)", ("42 U.S.C. 1320d-6(b)(3)", "parent")),
+        ("42 U.S.C. 17930", (None, "unknown")),
         ("not a citation", (None, "invalid")),
     ],
 )
