@@ -23,10 +23,12 @@ from etl import (
     coverage,
     embed,
     entities,
+    incidents,
     investigations,
     links,
     load_actions,
     load_breaches,
+    load_enforcers,
     override_problems,
     provisions,
     sectors,
@@ -136,8 +138,10 @@ STAGES: list[Callable[[BuildContext], None]] = [
     provisions.stage,
     load_breaches.stage,
     load_actions.stage,
+    load_enforcers.stage,  # the other enforcers' actions, beside OCR's
     entities.stage,
     links.stage,
+    incidents.stage,  # reads breach_action_links
     topics.stage,
     sectors.stage,
     override_problems.stage,  # after the last stage that reads an overrides file

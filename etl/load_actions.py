@@ -41,6 +41,7 @@ from typing import Any
 
 import sqlite_utils
 
+from etl import action_search
 from etl.citations import canonical_citations, canonicalize
 from etl.context import BuildContext, BuildError
 from etl.curated import CURATED_FILE, read_curated
@@ -108,6 +109,24 @@ ACTION_COLUMNS = {
     "entity_id": str,
     "origin": str,
     "curated_line": int,
+    # Every enforcer's actions share this table (etl.agencies); the columns below are null where an
+    # enforcer's records do not say (see docs/data-model.md).
+    "agency": str,
+    "source_record": str,
+    "entity_detail": str,
+    "entity_type_detail": str,
+    "form_detail": str,
+    "amount_note": str,
+    "states": str,
+    "lead_states": str,
+    "multistate": int,
+    "states_note": str,
+    "cites_hipaa": int,
+    "hipaa_basis": str,
+    "individuals_affected_text": str,
+    "docket": str,
+    "forum": str,
+    "sentence": str,
 }
 PROVISION_COLUMNS = {
     "id": str,
@@ -195,6 +214,11 @@ def curated_action(record: dict[str, Any], action_id: str, line: int) -> dict[st
         "entity_id": None,
         "origin": "curated",
         "curated_line": line,
+        "agency": "ocr",
+        "states": json.dumps([record["state"]] if record["state"] else []),
+        "lead_states": json.dumps([record["state"]] if record["state"] else []),
+        "multistate": 0,
+        "cites_hipaa": 1,
     }
 
 
@@ -505,6 +529,11 @@ def _crawled_action(extracted: dict[str, Any], action_id: str, url: str) -> dict
             "hhs_urls": json.dumps([url]),
             "evidence": json.dumps([url]),
             "origin": "crawled",
+            "agency": "ocr",  # the hhs.gov pages this loader reads are OCR's
+            "states": "[]",
+            "lead_states": "[]",
+            "multistate": 0,
+            "cites_hipaa": 1,
         }
     )
     return row
@@ -587,7 +616,9 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if db[name].exists() and name != "enforcement_actions_search":
             db.table(name).disable_fts()
         db[name].drop(ignore=True)
-    db.table("enforcement_actions").create(ACTION_COLUMNS, pk="id", not_null={"entity", "action_type", "origin"})
+    db.table("enforcement_actions").create(
+        ACTION_COLUMNS, pk="id", not_null={"entity", "action_type", "origin", "agency"}
+    )
     provision_fks = [("action_id", "enforcement_actions", "id")]
     if db["provisions"].exists():
         provision_fks.append(("provision_id", "provisions", "id"))
@@ -605,25 +636,6 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             {"id": int, "source": str, "file": str, "line": int, "field": str, "reason": str, "raw": str}, pk="id"
         )
     db.table("rejected_rows").delete_where("source in (?, ?)", ["curated", CRAWLED_SOURCE])
-
-
-def _search_index(db: sqlite_utils.Database) -> None:
-    """Full-text search. enforcement_actions_fts and action_documents_fts are the usual sqlite-utils
-    indexes of each table; enforcement_actions_search indexes each action together with the text of its
-    documents (rowid = the action's rowid), so that the search box of enforcement_actions (metadata
-    fts_table) also finds words that only the agreement or press release contains."""
-    db.table("enforcement_actions").enable_fts(["entity", "summary", "incident_text", "notes"], tokenize="porter")
-    db.table("action_documents").enable_fts(["title", "text"], tokenize="porter")
-    db.execute(
-        "create virtual table enforcement_actions_search using fts5("
-        "entity, summary, incident_text, notes, documents, tokenize='porter')"
-    )
-    db.execute("""
-        insert into enforcement_actions_search (rowid, entity, summary, incident_text, notes, documents)
-        select a.rowid, a.entity, a.summary, a.incident_text, a.notes,
-               (select group_concat(coalesce(d.title, '') || ' ' || d.text, ' ')
-                  from (select * from action_documents where action_id = a.id order by url) d)
-        from enforcement_actions a order by a.rowid""")
 
 
 def write(
@@ -648,7 +660,7 @@ def write(
         ("merge_conflicts", ["action_id"]),
     ):
         db.table(table).create_index(columns, if_not_exists=True)
-    _search_index(db)
+    action_search.index(db)
 
 
 def load(
