@@ -7,7 +7,8 @@ evidence that it belongs), and the `breach_action_links` etl/links.py made: a re
 action joins the incident too, its evidence saying so.
 
 Writes `incidents` (with the total the actions required paid: the sum of their `amount_usd`, which counts
-only paid kinds, etl.agencies.PAID_KINDS), `incident_members` and `enforcement_actions.incident_id`.
+only paid kinds, etl.agencies.PAID_KINDS, and how many civil actions have no known amount, which makes the
+total a floor), `incident_members` and `enforcement_actions.incident_id`.
 A row naming an action or report absent from this build is skipped and reported (etl.override_problems),
 since the files name records of the project's full snapshot.
 """
@@ -138,6 +139,8 @@ def incident_rows(
                 "first_action": dates[0] if dates else None,
                 "last_action": dates[-1] if dates else None,
                 "total_paid_usd": sum(paid) if paid else None,
+                # Members whose amount no source gave (criminal cases have none): the total is then a floor.
+                "actions_amount_unknown": sum(1 for a in mine if a["amount_usd"] is None and a["agency"] != "doj"),
                 "breach_reports": len(reports),
                 "first_breach_id": reports[0] if reports else None,
             }
@@ -158,6 +161,7 @@ def write(db: sqlite_utils.Database, incidents: list[dict[str, Any]], members: l
             "first_action": str,
             "last_action": str,
             "total_paid_usd": int,
+            "actions_amount_unknown": int,
             "breach_reports": int,
             "first_breach_id": str,
         },

@@ -31,6 +31,7 @@ from typing import Any
 import sqlite_utils
 
 from etl import action_search
+from etl.agencies import AMOUNT_KINDS
 from etl.citations import canonical_citations
 from etl.context import BuildContext, BuildError, Echo
 from etl.normalize.enforcers import Amount, RecordError, normalize
@@ -84,6 +85,10 @@ def read_amounts(path: Path) -> dict[str, list[Amount]]:
             raw = (row.get("amount_usd") or "").strip()
             if raw and not raw.isdigit():
                 raise BuildError(f"{path}:{line}: field 'amount_usd': not whole dollars: {raw!r}")
+            if row.get("kind") not in AMOUNT_KINDS:
+                raise BuildError(
+                    f"{path}:{line}: field 'kind': {row.get('kind')!r} is not one of {', '.join(AMOUNT_KINDS)}"
+                )
             out.setdefault(row["record"], []).append(Amount(row["kind"], int(raw) if raw else None, row["note"]))
     return out
 

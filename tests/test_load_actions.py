@@ -491,7 +491,7 @@ def test_http_actions_citing_provision_in_year(datasette_url, built_db, curated_
 
 
 def test_http_total_dollars_by_year(datasette_url, curated_records):
-    rows = {r["year"]: r for r in _rows(f"{datasette_url}/kb/actions_dollars_by_year.json")}
+    rows = {r["year"]: r for r in _rows(f"{datasette_url}/kb/actions_dollars_by_year.json", {"agency": "ocr"})}
     totals: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     for r in curated_records:
@@ -504,7 +504,7 @@ def test_http_total_dollars_by_year(datasette_url, curated_records):
 
 
 def test_http_largest_against_business_associates(datasette_url, curated_records):
-    rows = _rows(f"{datasette_url}/kb/actions_largest_business_associates.json")
+    rows = _rows(f"{datasette_url}/kb/actions_largest_business_associates.json", {"agency": "ocr"})
     by_date = sorted(
         (r for r in curated_records if r["entity_type"] == "business_associate" and r["amount_usd"]),
         key=lambda r: r["announced"] or "",
@@ -515,12 +515,17 @@ def test_http_largest_against_business_associates(datasette_url, curated_records
     assert rows[0]["entity"] == "Anthem, Inc." and rows[0]["amount_usd"] == 16_000_000
 
 
-def test_http_largest_overall(datasette_url, curated_records):
-    rows = _rows(f"{datasette_url}/kb/actions_largest_overall.json")
+def test_http_largest_overall(datasette_url, curated_records, built_db):
+    rows = _rows(f"{datasette_url}/kb/actions_largest_overall.json", {"agency": "ocr"})
     top = max(curated_records, key=lambda r: r["amount_usd"] or 0)
     assert (rows[0]["entity"], rows[0]["amount_usd"]) == (top["entity"], top["amount_usd"])
+    assert {r["agency"] for r in rows} == {"ocr"}
     amounts = [r["amount_usd"] for r in rows]
     assert amounts == sorted(amounts, reverse=True) and len(rows) == 50
+    # every enforcer when no agency is given
+    everyone = _rows(f"{datasette_url}/kb/actions_largest_overall.json")
+    largest = built_db.execute("select max(amount_usd) from enforcement_actions").fetchone()[0]
+    assert everyone[0]["amount_usd"] == largest and len({r["agency"] for r in everyone}) > 1
 
 
 def test_http_table_search_and_facets(datasette_url, built_db):

@@ -134,9 +134,12 @@ def _confidence(record: dict[str, Any]) -> str:
 
 
 def paid_total(amounts: list[Amount]) -> int | None:
-    """What the action required paid (None when no paid component has a known amount)."""
-    known = [a.amount_usd for a in amounts if a.kind in PAID_KINDS and a.amount_usd is not None]
-    return sum(known) if known else None
+    """What the action required paid; None when it has no paid component, or one of unknown amount (the
+    sum of the known parts would read as the whole)."""
+    paid = [a.amount_usd for a in amounts if a.kind in PAID_KINDS]
+    if not paid or None in paid:
+        return None
+    return sum(a for a in paid if a is not None)
 
 
 def _states(record: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
