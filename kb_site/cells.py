@@ -16,13 +16,23 @@ from typing import Any
 from markupsafe import Markup
 
 from etl.precedents import LABELS
-from kb_site.formatting import ACTION_TYPE_LABELS, ENTITY_TYPE_LABELS, action_path, breach_path, safe_url
+from kb_site.formatting import (
+    ACTION_TYPE_LABELS,
+    AGENCY_LABELS,
+    AMOUNT_KIND_LABELS,
+    ENTITY_TYPE_LABELS,
+    action_path,
+    breach_path,
+    safe_url,
+)
 
 # The sector vocabulary's words are the precedent range's (etl.precedents.LABELS), capitalised for a cell.
 SECTOR_LABELS = {code: words[:1].upper() + words[1:] for code, words in LABELS["sector"].items()}
 # Coded columns and their words; a code missing here reads with its underscores as spaces.
 CODED_COLUMNS: dict[str, Mapping[str, str]] = {
-    "action_type": ACTION_TYPE_LABELS,
+    "action_type": ACTION_TYPE_LABELS,  # the form of an action: etl.agencies.ACTION_FORMS
+    "agency": AGENCY_LABELS,
+    "kind": AMOUNT_KIND_LABELS,  # action_amounts.kind only: see coded_value
     "entity_type": ENTITY_TYPE_LABELS,
     "covered_entity_type": ENTITY_TYPE_LABELS,
     "named_as": ENTITY_TYPE_LABELS,  # an action's entity_type: the role its agreement or penalty names
@@ -37,7 +47,14 @@ CODED_COLUMNS: dict[str, Mapping[str, str]] = {
 }
 # 0/1 columns, read as Yes / No. A NULL in them is not a 0: `cap` NULL means no source says (NULL_WORDS).
 FLAG_COLUMNS = frozenset(
-    {"cap", "individuals_placeholder", "business_associate_present", "qualified_service_organization_present"}
+    {
+        "cap",
+        "individuals_placeholder",
+        "business_associate_present",
+        "qualified_service_organization_present",
+        "multistate",
+        "cites_hipaa",
+    }
 )
 NULL_WORDS = {"cap": "unknown"}
 # An empty list where empty means not found rather than none (etl/curated.py: obligations not researched).
@@ -70,6 +87,30 @@ COLUMN_LABELS = {
     "locations": "Locations",
     "individuals_placeholder": "Placeholder count (500 or 501)",
     "qualified_service_organization_present": "Qualified service organization present",
+    "agency": "Enforcer",
+    "action_type": "Form of the action",
+    "source_record": "Source record",
+    "entity_detail": "Entity, as the source names it",
+    "entity_type_detail": "Entity type, as the source says",
+    "form_detail": "Form, as the source says",
+    "amount_note": "Amount note",
+    "states": "States",
+    "lead_states": "Lead states",
+    "multistate": "Multistate",
+    "states_note": "States note",
+    "cites_hipaa": "Cites HIPAA",
+    "hipaa_basis": "HIPAA basis",
+    "individuals_affected_text": "Individuals affected, as written",
+    "docket": "Docket",
+    "forum": "Forum",
+    "sentence": "Sentence",
+    "incident_id": "Incident",
+    "prison_months": "Prison (months)",
+    "probation_months": "Probation (months)",
+    "supervised_release_months": "Supervised release (months)",
+    "fine_usd": "Fine",
+    "restitution_usd": "Restitution",
+    "plea_or_verdict": "Plea or verdict",
 }
 
 
@@ -85,6 +126,8 @@ def coded_value(column: str, value: Any) -> str | None:
     """A coded value of a known coded column in words, else None."""
     if column not in CODED_COLUMNS or not isinstance(value, str) or not value:
         return None
+    if column == "kind" and value not in AMOUNT_KIND_LABELS:
+        return None  # other tables' `kind` (provisions, documents, changes) keep their own values
     words = CODED_COLUMNS[column].get(value) or value.replace("_", " ")
     return words[:1].upper() + words[1:]
 

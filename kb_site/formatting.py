@@ -13,23 +13,27 @@ from urllib.parse import quote, urlsplit
 
 from datasette.utils import tilde_encode
 
+from etl.agencies import ACTION_FORMS, AGENCIES, AGENCY_SHORT, AMOUNT_KINDS
 from etl.normalize.geo import STATE_NAMES
 from etl.site import DATABASE_NAME as DATABASE  # "kb": Datasette names the database after its file
 
 ECFR_SECTION = "https://www.ecfr.gov/current/title-45/section-{section}"
 FEDERAL_REGISTER_DOC = "https://www.federalregister.gov/d/{doc}"
 MONTHS = "January February March April May June July August September October November December".split()
-ACTION_TYPE_LABELS = {
-    "resolution_agreement": "Resolution agreement",
-    "civil_money_penalty": "Civil money penalty",
-    "other": "Other action",
-}
+# The form of an action in words: etl.agencies' vocabulary (never a second copy), "Other action" for other.
+ACTION_TYPE_LABELS = {**ACTION_FORMS, "other": "Other action"}
 ENTITY_TYPE_LABELS = {
     "healthcare_provider": "Health care provider",
     "health_plan": "Health plan",
     "business_associate": "Business associate",
     "clearinghouse": "Health care clearinghouse",
+    "individual": "Individual (a person charged)",
 }
+AGENCY_LABELS = AGENCIES  # 'ocr' -> 'HHS Office for Civil Rights', ...
+AGENCY_SHORT_LABELS = AGENCY_SHORT  # 'ocr' -> 'OCR', ...
+AMOUNT_KIND_LABELS = AMOUNT_KINDS
+# A citation that names its own title ('42 CFR 2.31', '16 CFR 318.3', '15 U.S.C. 45(a)', '42 U.S.C. 1320d-6').
+_TITLED = re.compile(r"^\d+ (?:CFR|U\.S\.C\.) ")
 
 
 def usd(value: Any) -> str:
@@ -55,9 +59,15 @@ def safe_url(url: Any) -> str | None:
 
 
 def cfr_citation(provision_id: str) -> str:
-    """A provision id as a citation: '45 CFR 164.308(a)', '45 CFR Part 164'; 42 CFR Part 2 ids carry their
-    title already ('42 CFR 2.31', '42 CFR Part 2')."""
-    return provision_id if provision_id.startswith("42 CFR") else f"45 CFR {provision_id}"
+    """A provision id as a citation: '45 CFR 164.308(a)', '45 CFR Part 164' for HIPAA's rules, whose ids
+    carry no title; every other id names its title already and is shown as it is ('42 CFR 2.31',
+    '16 CFR 318.3', '15 U.S.C. 45(a)', '42 U.S.C. 1320d-6')."""
+    return provision_id if _TITLED.match(provision_id) else f"45 CFR {provision_id}"
+
+
+def agency_label(agency: str | None) -> str:
+    """'HHS Office for Civil Rights' for 'ocr'; an unknown code as it is."""
+    return AGENCIES.get(agency or "", agency or "unknown")
 
 
 def long_date(date: str | None) -> str:

@@ -42,7 +42,8 @@ async def _nearest_provision_redirect(datasette, citation: str) -> Response:
         raise NotFound(
             f"{cfr_citation(canonical)} is not a provision this knowledge base lists."
             if canonical
-            else f"{citation!r} is not a 45 CFR or 42 CFR Part 2 citation."
+            else f"{citation!r} is not a citation this knowledge base reads (45 CFR, 42 CFR Part 2, 16 CFR Part 318, "
+            "15 U.S.C. 45 or 42 U.S.C. 1320d-5 / 1320d-6)."
         )
     path = provision_path(datasette.urls, nearest)
     return Response.redirect(path if canonical == nearest else f"{path}?{urlencode({'cited': canonical})}")
