@@ -1,4 +1,5 @@
-"""Precedent range: "what did OCR do in cases like mine?", answered in numbers.
+"""Precedent range: "what did the enforcers (OCR, state attorneys general, the FTC, federal prosecutors) do in
+cases like mine?", answered in numbers.
 
 Given a described incident (free text and optional facts), an enforcement action (`like`) or a Breach
 Portal report (`breach`), `precedent_range` returns one JSON-ready dict (the contract of docs/api.md,
@@ -13,6 +14,11 @@ Portal report (`breach`), `precedent_range` returns one JSON-ready dict (the con
 - summary: distributions over exactly those precedents (amounts with quartiles by linear interpolation
   between closest ranks, corrective action plans, provisions, initiatives, topics, years, time from the
   breach report to the action); every figure carries its n and can be recomputed from the precedents.
+  Enforcers (Query.agencies, default every one): amounts are never pooled across enforcers. Quartiles are
+  computed per enforcer (`amount.by_agency`); the headline `amount` figures are those of the one enforcer
+  when the civil precedents come from one, else null with `pooled` false. Criminal cases (DOJ) have no
+  amount: they are left out of the amounts (never counted as $0 or as unknown) and summarized by their
+  sentences (`sentences`). Corrective action plans are OCR's: counted over OCR's precedents only.
 - base_rate: among Breach Portal reports like the incident (same type of breach and location of the
   information, same size band, same sector when given), how many are linked to an enforcement action.
 - penalty_tiers: today's civil money penalty tiers (the newest effective date of `penalty_tiers`).
@@ -31,10 +37,11 @@ import sqlite3
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from etl.similar import MAX_QUERY_CHARS, Searcher, SearchError, query_terms
+from etl.agencies import ACTION_FORMS, AGENCIES, AGENCY_SHORT
+from etl.similar import MAX_QUERY_CHARS, Searcher, SearchError, parse_agencies, query_terms
 
 THRESHOLD = 0.0285  # reciprocal-rank-fusion score (k=60): at most 2/61 = 0.0328 (first in both rankings)
 MAX_PRECEDENTS = 25
@@ -43,7 +50,9 @@ MAX_WORDS_SHOWN = (
     8  # of the words a precedent shares with the searched text  # under this, every figure carries a warning
 )
 
-ACTION_TYPES = ("resolution_agreement", "civil_money_penalty", "other")
+ACTION_TYPES = ("resolution_agreement", "civil_money_penalty", "other")  # OCR's forms
+CRIMINAL = "doj"  # the enforcer whose cases have sentences, not amounts
+SENTENCE_FIELDS = ("prison_months", "probation_months", "supervised_release_months", "fine_usd", "restitution_usd")
 ENTITY_TYPES = ("healthcare_provider", "health_plan", "business_associate", "clearinghouse")
 SIZE_BANDS = (  # the bands of the investigations page (kb_site/metadata/investigations.yml)
     (0, 999, "500 – 999"),
@@ -95,12 +104,14 @@ class Facts:
 
 @dataclass(frozen=True)
 class Query:
-    """Exactly one of text, like (an action id) and breach (a report id); facts are optional."""
+    """Exactly one of text, like (an action id) and breach (a report id); facts are optional; agencies: the
+    enforcers whose actions may be precedents (codes of etl.agencies.AGENCIES; empty: every enforcer)."""
 
     text: str | None = None
     like: str | None = None
     breach: str | None = None
     facts: Facts = field(default_factory=Facts)
+    agencies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -305,18 +316,19 @@ def ranked(
     resolved: Resolved,
     threshold: float = THRESHOLD,
     limit: int = MAX_PRECEDENTS,
+    agencies: Sequence[str] = (),
 ) -> list[dict]:
-    """The hybrid ranking's actions for the resolved text, the excluded ones dropped, cut at threshold and
-    limit (etl.similar result dicts, best first)."""
+    """The hybrid ranking's actions for the resolved text (actions of `agencies` only, when given), the
+    excluded ones dropped, cut at threshold and limit (etl.similar result dicts, best first)."""
     k = min(100, limit + len(resolved.own_actions))
-    hits = searcher.search(conn, resolved.text, k=k, kind="actions", ranker="hybrid")
+    hits = searcher.search(conn, resolved.text, k=k, kind="actions", ranker="hybrid", agencies=agencies)
     kept = [h for h in hits if h["id"] not in resolved.own_actions and h["score"] >= threshold]
     return kept[:limit]
 
 
 ACTION_FIELDS = (
     "id, entity, announced, year, action_type, amount_usd, cap, cap_years, cap_obligations, initiative, "
-    "entity_type, sector, state, individuals_affected, hhs_urls, evidence"
+    "entity_type, sector, state, individuals_affected, hhs_urls, evidence, agency, states, multistate"
 )
 
 
@@ -327,6 +339,7 @@ class Related:
     provisions: dict[str, list[dict]]
     topics: dict[str, list[str]]
     days: dict[str, int]
+    sentences: dict[str, dict] = field(default_factory=dict)
 
     @classmethod
     def read(cls, conn: sqlite3.Connection, ids: Sequence[str]) -> Related:
@@ -336,7 +349,15 @@ class Related:
             f"select action_id, max(days_to_action) from breach_action_links where action_id in ({marks}) "
             "and days_to_action is not null group by action_id"
         )
-        return cls(action_provisions(conn, ids), _grouped(conn, topics, ids), dict(conn.execute(days, list(ids))))
+        sentences = f"select action_id, {', '.join(SENTENCE_FIELDS)}, words, outcome from criminal_sentences where action_id in ({marks})"
+        return cls(
+            action_provisions(conn, ids),
+            _grouped(conn, topics, ids),
+            dict(conn.execute(days, list(ids))),
+            {r.pop("action_id"): r for r in _dicts(conn, sentences, ids)}
+            if _has_table(conn, "criminal_sentences")
+            else {},
+        )
 
 
 def precedent_rows(conn: sqlite3.Connection, hits: Sequence[dict], resolved: Resolved) -> list[dict]:
@@ -372,7 +393,10 @@ def precedent(rank: int, hit: dict, row: dict, related: Related) -> dict:
     """A precedent's entry of the contract (its `why` is added by precedent_rows)."""
     return {
         "rank": rank,
-        **{k: row[k] for k in ("id", "entity", "announced", "year", "action_type", "amount_usd")},
+        **{k: row[k] for k in ("id", "agency", "entity", "announced", "year", "action_type", "amount_usd")},
+        "states": json.loads(row["states"] or "[]"),
+        "multistate": bool(row["multistate"]),
+        "sentence": related.sentences.get(row["id"]) if row["agency"] == CRIMINAL else None,
         "cap": has_plan(row),
         "cap_years": row["cap_years"],
         "cap_obligations": json.loads(row["cap_obligations"] or "[]"),
@@ -400,6 +424,8 @@ def common_words(conn: sqlite3.Connection, share: float = 0.2) -> frozenset[str]
 def has_plan(row: Mapping[str, Any]) -> bool | None:
     """True: a corrective action plan (cap 1, or a known plan length); False: none (cap 0, or a civil money
     penalty, which carries no plan); None: unknown. The rule of the case brief (kb_site.queries)."""
+    if row.get("agency", "ocr") != "ocr":
+        return None  # a corrective action plan is OCR's; other enforcers' terms are in their summaries
     if row["cap"] == 1 or (row["cap"] is None and row["cap_years"]):
         return True
     if row["cap"] == 0 or row["action_type"] == "civil_money_penalty":
@@ -461,6 +487,16 @@ def _first_url(value: str | None, host: str = "") -> str | None:
     return next((u for u in urls if host in u.split("/")[2]), None)
 
 
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where type = 'table' and name = ?", (name,)).fetchone() is not None
+
+
+def citation(provision_id: str) -> str:
+    """A provision id as a citation: HIPAA's rules carry no title ('45 CFR 164.308(a)'); every other id
+    names its own ('42 CFR 2.31', '16 CFR 318.3', '15 U.S.C. 45(a)', '42 U.S.C. 1320d-6')."""
+    return provision_id if re.match(r"\d+ (?:CFR|U\.S\.C\.) ", provision_id) else f"45 CFR {provision_id}"
+
+
 def _dicts(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
     cursor = conn.execute(sql, params if isinstance(params, Mapping) else list(params))
     names = [d[0] for d in cursor.description]
@@ -476,22 +512,30 @@ def _grouped(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> dict[
 
 # ---- what OCR did in them ---------------------------------------------------------------------------
 
+
+def _plural_form(words: str) -> str:
+    """'consent judgment' -> 'consent judgments', 'assurance of voluntary compliance' -> 'assurances of ...'."""
+    head, sep, tail = words.partition(" of ")
+    head = head[:-1] + "ies" if head.endswith("y") else head + ("es" if head.endswith("s") else "s")
+    return head + sep + tail
+
+
+_FORMS = {code: words[:1].lower() + words[1:] for code, words in ACTION_FORMS.items() if code != "other"}
 LABELS = {
-    "action_type": {
-        "resolution_agreement": "resolution agreement",
-        "civil_money_penalty": "civil money penalty",
-        "other": "other action",
-    },
+    "action_type": {**_FORMS, "other": "other action"},
     "action_types": {
-        "resolution_agreement": "resolution agreements",
-        "civil_money_penalty": "civil money penalties",
+        **{code: _plural_form(words) for code, words in _FORMS.items()},
+        "redress_distribution": "refunds paid out",
         "other": "other actions",
     },
+    "agency": dict(AGENCIES),
+    "agency_short": dict(AGENCY_SHORT),
     "entity_type": {
         "healthcare_provider": "health care provider",
         "health_plan": "health plan",
         "business_associate": "business associate",
         "clearinghouse": "health care clearinghouse",
+        "individual": "individual (a person charged)",
     },
     "sector": {
         "behavioral_health": "behavioral health",
@@ -580,6 +624,7 @@ def provision_figures(precedents: Sequence[dict]) -> list[dict]:
     rows = [
         {
             **{k: e[k] for k in ("provision", "heading", "ecfr_url")},
+            "citation": citation(e["provision"]),
             "count": len(e["actions"]),
             "share": round(len(e["actions"]) / n, 4),
             "basis": {b: e["basis"][b] for b in sorted(e["basis"], key=_basis_rank)},
@@ -613,20 +658,75 @@ def days_figures(precedents: Sequence[dict]) -> dict:
     }
 
 
+def _agency(p: Mapping[str, Any]) -> str:
+    return p.get("agency") or "ocr"
+
+
+def _form_order(types: Counter, with_ocr: bool) -> list[str]:
+    """Every form present, in ACTION_FORMS order; OCR's two forms also at 0 (a figure) when OCR's actions are
+    among the precedents, or when there are none."""
+    return [t for t in ACTION_FORMS if types[t] or (with_ocr and t in ("resolution_agreement", "civil_money_penalty"))]
+
+
+def amounts_by_agency(precedents: Sequence[dict]) -> dict:
+    """Amounts, never pooled across enforcers: per enforcer (by_agency, each with its figures per form);
+    the headline figures those of the one enforcer when the civil precedents come from one, else counts only
+    (quartiles null, pooled false). Criminal cases are left out (`criminal`: how many)."""
+    civil = [p for p in precedents if _agency(p) != CRIMINAL]
+    by_agency: dict[str, dict] = {}
+    for agency in AGENCIES:
+        own = [p for p in civil if _agency(p) == agency]
+        if own:
+            types = Counter(p["action_type"] for p in own)
+            by_agency[agency] = {
+                **amount_figures(own),
+                "by_type": {
+                    t: amount_figures([p for p in own if p["action_type"] == t]) for t in ACTION_FORMS if types[t]
+                },
+            }
+    pooled = len(by_agency) <= 1
+    if pooled:
+        head = next(iter(by_agency.values()), {**amount_figures([]), "by_type": {}})
+    else:
+        head = {**amount_figures(civil), "by_type": {}}
+        head.update({name: None for name in ("min", "p25", "median", "p75", "max")})
+    return {**head, "pooled": pooled, "by_agency": by_agency, "criminal": len(precedents) - len(civil)}
+
+
+def sentence_figures(precedents: Sequence[dict]) -> dict:
+    """Criminal cases' sentences: how many, with prison / probation / supervised release (median, min, max
+    months of those known), with a fine or restitution, and their outcomes."""
+    cases = [p for p in precedents if _agency(p) == CRIMINAL]
+    sentences = [p.get("sentence") or {} for p in cases]
+    out: dict[str, Any] = {"n": len(cases), "actions": [p["id"] for p in cases]}
+    for name in ("prison_months", "probation_months", "supervised_release_months"):
+        months = [s[name] for s in sentences if s.get(name)]
+        out[name] = {
+            "n": len(months),
+            "median": statistics.median(months) if months else None,
+            "min": min(months, default=None),
+            "max": max(months, default=None),
+        }
+    out["with_fine"] = sum(bool(s.get("fine_usd")) for s in sentences)
+    out["with_restitution"] = sum(bool(s.get("restitution_usd")) for s in sentences)
+    out["unknown"] = sum(not any(s.get(k) for k in SENTENCE_FIELDS) for s in sentences)
+    outcomes = Counter((s.get("outcome") or "not recorded").split(";")[0].strip() for s in sentences)
+    out["outcomes"] = dict(sorted(outcomes.items(), key=lambda kv: (-kv[1], kv[0])))
+    return out
+
+
 def summarize(precedents: Sequence[dict], topic_names: Mapping[str, str] | None = None) -> dict:
     """Every summary figure, from exactly these precedents (topic_names: topic id -> its name)."""
     by_type = Counter(p["action_type"] for p in precedents)
+    agencies = Counter(_agency(p) for p in precedents)
     return {
         "n": len(precedents),
-        "by_type": {t: by_type[t] for t in ACTION_TYPES if by_type[t] or t != "other"},
-        "amount": {
-            **amount_figures(precedents),
-            "by_type": {
-                t: amount_figures([p for p in precedents if p["action_type"] == t]) for t in ACTION_TYPES if by_type[t]
-            },
-        },
+        "by_agency": {a: agencies[a] for a in AGENCIES if agencies[a]},
+        "by_type": {t: by_type[t] for t in _form_order(by_type, bool(agencies["ocr"]) or not precedents)},
+        "amount": amounts_by_agency(precedents),
+        "sentences": sentence_figures(precedents),
         "years": {str(y): n for y, n in sorted(Counter(p["year"] for p in precedents if p["year"]).items())},
-        "cap": cap_figures(precedents),
+        "cap": cap_figures([p for p in precedents if _agency(p) == "ocr"]),
         "provisions": provision_figures(precedents),
         "initiatives": counted(precedents, lambda p: [p["initiative"]] if p["initiative"] else []),
         "topics": [
@@ -742,12 +842,25 @@ def penalty_tiers(conn: sqlite3.Connection) -> list[dict]:
 def caveats(summary: dict, base: dict, resolved: Resolved) -> list[str]:
     n = summary["n"]
     notes = [
-        "Not legal advice: a summary of what OCR announced in past cases, not a prediction of what it will do.",
+        "Not legal advice: a summary of what the enforcers announced in past cases, not a prediction of what they will do.",
         f"Every figure is computed from the {n} precedent{'s' if n != 1 else ''} listed, and each can be traced to them.",
         "Amounts are in dollars of the year each action was announced, not adjusted for inflation.",
         "Quartiles are computed by linear interpolation between closest ranks (position (n - 1) × q of the sorted amounts).",
         "A resolution agreement's amount is a settlement, not a penalty under the tiers; civil money penalties carry no corrective action plan.",
     ]
+    amount = summary["amount"]
+    if not amount["pooled"]:
+        notes.append(
+            "The precedents come from more than one enforcer: amounts are given per enforcer, never pooled "
+            "(a state attorney general's or the FTC's settlement is not an OCR settlement)."
+        )
+    if amount["criminal"]:
+        notes.append(
+            f"{plural_words(amount['criminal'], 'criminal case')} have no amount: their sentences are shown instead, "
+            "and they are not counted in the amounts (neither as $0 nor as unknown)."
+        )
+    if summary["n"] and summary["cap"]["n"] < summary["n"]:
+        notes.append("Corrective action plans are OCR's: counted over OCR's precedents only.")
     if n == 0:
         notes.insert(
             0, "No enforcement action is close enough to this description: describe the incident in other words."
@@ -779,8 +892,13 @@ def caveats(summary: dict, base: dict, resolved: Resolved) -> list[str]:
     return notes
 
 
+def plural_words(n: int, word: str) -> str:
+    return f"{n:,} {word if n == 1 else word + 's'}"
+
+
 def query_block(query: Query, resolved: Resolved) -> dict:
     return {
+        "agencies": list(query.agencies),
         "text": query.text.strip() if query.text else None,
         "like": query.like,
         "breach": query.breach,
@@ -796,8 +914,9 @@ def query_block(query: Query, resolved: Resolved) -> dict:
 
 def precedent_range(conn: sqlite3.Connection, searcher: Searcher, query: Query) -> dict:
     """The whole answer (module docstring): query, precedents, summary, base_rate, penalty_tiers, caveats."""
+    query = replace(query, agencies=parse_agencies(query.agencies))
     resolved = resolve(conn, query)
-    precedents = precedent_rows(conn, ranked(conn, searcher, resolved), resolved)
+    precedents = precedent_rows(conn, ranked(conn, searcher, resolved, agencies=query.agencies), resolved)
     summary = summarize(precedents, dict(conn.execute("select id, name from topics").fetchall()))
     base = base_rate(conn, resolved.facts, resolved.own_reports)
     return {

@@ -15,6 +15,10 @@
 - like: the vector ranker with an action's own chunk vectors as the query (max over chunk pairs), the
   action itself excluded. `similar_actions` is built with the same function, so the row pages and
   `kb similar --like` agree.
+- agencies: `search` and `like` take the enforcers whose actions may be listed (`ocr`, `state_ag`, `ftc`,
+  `doj`; none given: every enforcer). The filter applies inside each ranker, before fusion, so an
+  OCR-only search ranks OCR's actions among themselves exactly as if the others were not there (BM25's
+  word weights still count every action). Breach reports have no enforcer and are never filtered.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from etl.agencies import AGENCIES
 from etl.context import BuildContext
 
 KINDS = {"actions": ("action",), "breaches": ("breach",), "all": ("action", "breach")}
@@ -59,6 +64,26 @@ _EMBED = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embed")
 
 class SearchError(ValueError):
     """Bad search input (empty query, unknown kind or action id, ...): the message says which."""
+
+
+def parse_agencies(values: Iterable[str | None]) -> tuple[str, ...]:
+    """The enforcers asked for, from repeated and/or comma-separated values ('ocr', 'ocr,ftc'), in the
+    order of etl.agencies.AGENCIES; () for none (every enforcer). An unknown code is a SearchError."""
+    asked = {v.strip() for value in values if value for v in value.split(",") if v.strip()}
+    unknown = sorted(asked - set(AGENCIES))
+    if unknown:
+        raise SearchError(f"agency must be one or more of {', '.join(AGENCIES)} (not {', '.join(unknown)})")
+    return tuple(a for a in AGENCIES if a in asked)
+
+
+def agency_action_ids(conn: sqlite3.Connection, agencies: Sequence[str]) -> frozenset[str] | None:
+    """The ids of the actions of these enforcers; None when no enforcer is named (no filter)."""
+    if not agencies:
+        return None
+    marks = ",".join("?" * len(agencies))
+    return frozenset(
+        r[0] for r in conn.execute(f"select id from enforcement_actions where agency in ({marks})", list(agencies))
+    )
 
 
 # ---- pure helpers -----------------------------------------------------------------------------------
@@ -145,6 +170,7 @@ class SimilarIndex:
     def __post_init__(self) -> None:
         self._position = {key: i for i, key in enumerate(self.keys)}
         self._kind = np.asarray([k for k, _ in self.keys])
+        self._ids = np.asarray([i for _, i in self.keys], dtype=object)
         if self.whole is None:
             self.whole = np.ones(len(self.matrix), dtype=bool)
 
@@ -177,9 +203,13 @@ class SimilarIndex:
         n: int,
         exclude: tuple[str, str] | None = None,
         whole_only: bool = False,
+        actions: frozenset[str] | None = None,
     ) -> list[tuple[str, str, float]]:
+        """The n best items of `kinds`; `actions`, when given, the only enforcement actions allowed."""
         scores = self.scores(query_vectors, whole_only)
         allowed = np.isin(self._kind, list(kinds))
+        if actions is not None:
+            allowed &= (self._kind != "action") | np.isin(self._ids, list(actions))
         if exclude is not None and exclude in self._position:
             allowed[self._position[exclude]] = False
         candidates = np.flatnonzero(allowed)
@@ -201,8 +231,11 @@ def _split(key: str) -> tuple[str, str]:
     return kind, item_id
 
 
-def bm25_rank(conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int) -> list[tuple[str, str, float]]:
-    """[(kind, id, bm25 score)] best first (FTS5's bm25() is negative: lower is better)."""
+def bm25_rank(
+    conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int, agencies: Sequence[str] = ()
+) -> list[tuple[str, str, float]]:
+    """[(kind, id, bm25 score)] best first (FTS5's bm25() is negative: lower is better); actions of
+    `agencies` only when given."""
     match = fts_query(text)
     if match is None:
         return []
@@ -212,12 +245,15 @@ def bm25_rank(conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int)
         # The best n by score first, then their ids: joining every match (a common word matches a third of
         # the breach reports) before the sort took twice as long. Equal scores at the n-th place are cut in
         # rowid order.
+        only, params = "", list(agencies) if kind == "action" else []
+        if params:
+            only = f" and rowid in (select rowid from [{table}] where agency in ({','.join('?' * len(params))}))"
         sql = (
             f"select t.id, f.score from (select rowid, bm25([{fts}]) as score from [{fts}] "
-            f"where [{fts}] match ? order by score, rowid limit ?) f join [{table}] t on t.rowid = f.rowid "
+            f"where [{fts}] match ?{only} order by score, rowid limit ?) f join [{table}] t on t.rowid = f.rowid "
             f"order by f.score, t.id"
         )
-        hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (_in_columns(conn, kind, match), n))]
+        hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (_in_columns(conn, kind, match), *params, n))]
     return sorted(hits, key=lambda h: (h[2], h[0], h[1]))[:n]
 
 
@@ -249,10 +285,17 @@ class Searcher:
     encoder: Encoder | None = None
 
     def search(
-        self, conn: sqlite3.Connection, query: str, k: int = 10, kind: str = "all", ranker: str = "hybrid"
+        self,
+        conn: sqlite3.Connection,
+        query: str,
+        k: int = 10,
+        kind: str = "all",
+        ranker: str = "hybrid",
+        agencies: Sequence[str] = (),
     ) -> list[dict]:
-        """Free-text search, best first (see the module docstring for the rankers)."""
+        """Free-text search, best first (see the module docstring for the rankers and `agencies`)."""
         _validate(k, kind, ranker)
+        agencies = parse_agencies(agencies)
         if not isinstance(query, str) or not query.strip():
             raise SearchError("the query is empty")
         if len(query) > MAX_QUERY_CHARS:
@@ -266,9 +309,9 @@ class Searcher:
                 raise SearchError("this searcher has no query encoder")
             embedding = _EMBED.submit(self.encoder, [query])
         if ranker in ("bm25", "hybrid"):
-            bm25_hits = bm25_rank(conn, query, kinds, CANDIDATES)
+            bm25_hits = bm25_rank(conn, query, kinds, CANDIDATES, agencies)
         if ranker in ("vector", "hybrid"):
-            hits = self.index.rank(embedding.result(), kinds, CANDIDATES)
+            hits = self.index.rank(embedding.result(), kinds, CANDIDATES, actions=agency_action_ids(conn, agencies))
             vec = [_key(kd, i) for kd, i, _ in hits]
             lists.append(vec)
             if ranker == "vector":
@@ -288,10 +331,18 @@ class Searcher:
         terms = query_terms(query)
         return describe(conn, [(_split(key), score, ranks.get(key, {})) for key, score in fused], terms=terms)
 
-    def like(self, conn: sqlite3.Connection, action_id: str, k: int = 10, kind: str = "actions") -> list[dict]:
+    def like(
+        self,
+        conn: sqlite3.Connection,
+        action_id: str,
+        k: int = 10,
+        kind: str = "actions",
+        agencies: Sequence[str] = (),
+    ) -> list[dict]:
         """Items most like an enforcement action (vector ranker, max over pairs of whole-text chunks),
-        itself excluded."""
+        itself excluded; actions of `agencies` only when given."""
         _validate(k, kind, "vector")
+        agencies = parse_agencies(agencies)
         if conn.execute("select 1 from enforcement_actions where id = ?", (action_id,)).fetchone() is None:
             raise SearchError(f"no enforcement action with id {action_id!r}")
         hits = self.index.rank(
@@ -300,6 +351,7 @@ class Searcher:
             k,
             exclude=("action", action_id),
             whole_only=True,
+            actions=agency_action_ids(conn, agencies),
         )
         return describe(conn, [((kd, i), s, {"vector": r}) for r, (kd, i, s) in enumerate(hits, 1)], like=action_id)
 
@@ -349,7 +401,7 @@ def describe(
         {
             r[0]: r
             for r in conn.execute(
-                f"select id, entity, announced, amount_usd, action_type, summary, incident from enforcement_actions "
+                f"select id, entity, announced, amount_usd, action_type, summary, incident, agency from enforcement_actions "
                 f"where id in ({','.join('?' * len(action_ids))})",
                 action_ids,
             )
@@ -374,12 +426,13 @@ def describe(
     results = []
     for (kind, item_id), score, ranks in hits:
         if kind == "action":
-            _, entity, date, amount, action_type, summary, incident = actions[item_id]
+            _, entity, date, amount, action_type, summary, incident, agency = actions[item_id]
             own = provisions.get(item_id, [])
             text = " ".join([summary or "", " ".join(json.loads(incident) if incident else [])])
             item = {
                 "kind": "action",
                 "id": item_id,
+                "agency": agency,
                 "entity": entity,
                 "date": date,
                 "amount": amount,
@@ -397,6 +450,7 @@ def describe(
             item = {
                 "kind": "breach",
                 "id": item_id,
+                "agency": None,
                 "entity": entity,
                 "date": date,
                 "amount": None,
