@@ -335,12 +335,22 @@ def cite(text: str) -> None:
 )
 # (PATH defaults to data/curated/ocr_actions.jsonl in the repository)
 def check_curated(path: Path) -> None:
-    """Check every line of the curated enforcement facts; print each problem as file:line: field: reason."""
+    """Check every line of the curated enforcement facts; print each problem as file:line: field: reason.
+
+    PATH is OCR's file; the other enforcers' lists and amounts.csv in the beyond_ocr/ folder beside it are
+    checked too, with the same rules as `kb build`."""
     from etl.curated import read_curated
+    from etl.load_enforcers import check_folder
 
     valid, errors = read_curated(path)
     for e in errors:
         click.echo(str(e), err=True)
-    if errors:
-        raise click.ClickException(f"{len({e.line for e in errors})} invalid line(s), {len(valid)} valid")
+    others = check_folder(path.parent / "beyond_ocr") if (path.parent / "beyond_ocr").is_dir() else []
+    for line in others:
+        click.echo(line, err=True)
+    if errors or others:
+        bad = len({e.line for e in errors}) + len(others)
+        raise click.ClickException(f"{bad} invalid line(s), {len(valid)} valid in {path.name}")
     click.echo(f"{path}: {len(valid)} records, all valid")
+    if (path.parent / "beyond_ocr").is_dir():
+        click.echo(f"{path.parent / 'beyond_ocr'}: every line valid")

@@ -221,6 +221,22 @@ def read_source(path: Path, agency: str, amounts: dict[str, list[Amount]]) -> tu
     return good, bad
 
 
+def check_folder(folder: Path) -> list[str]:
+    """Every problem of the curated lists and amounts.csv in `folder`, one `file:line: field 'x': reason`
+    line each (what `kb check-curated` prints; `kb build` rejects the same lines)."""
+    try:
+        amounts = read_amounts(folder / AMOUNTS_FILE)
+    except BuildError as e:
+        return [str(e)]
+    problems, records = [], set()
+    for name, agency in SOURCES.items():
+        good, bad = read_source(folder / name, agency, amounts)
+        problems += [f"{e['file']}:{e['line']}: field {e['field']!r}: {e['reason']}" for e in bad]
+        records |= {action["source_record"] for _, action in good}
+    problems += [f"{folder / AMOUNTS_FILE}: record {r!r} is in no curated file" for r in sorted(set(amounts) - records)]
+    return problems
+
+
 def _rejected(path: Path, line: int, field: str, reason: str, raw: str) -> dict[str, Any]:
     return {"source": "curated", "file": str(path), "line": line, "field": field, "reason": reason, "raw": raw}
 

@@ -356,3 +356,24 @@ def test_a_malformed_incident_row_names_file_line_and_field(loaded, tmp_path, li
     (tmp_path / "incident_links.csv").write_text(f"incident,action,breach,evidence\n{links}\n", encoding="utf-8")
     with pytest.raises(incidents.IncidentFileError, match=rf"incident_links.csv:2: .*{message}"):
         incidents.build(db, tmp_path, echo=lambda _: None)
+
+
+def test_check_curated_names_a_bad_line_of_another_enforcers_list(tmp_path):
+    from click.testing import CliRunner
+
+    from etl.cli import cli
+
+    (tmp_path / "beyond_ocr").mkdir()
+    (tmp_path / "ocr_actions.jsonl").write_text((CURATED / "ocr_actions.jsonl").read_text(encoding="utf-8"))
+    for name in [*load_enforcers.SOURCES, "amounts.csv"]:
+        (tmp_path / "beyond_ocr" / name).write_text((BEYOND / name).read_text(encoding="utf-8"), encoding="utf-8")
+    ok = CliRunner().invoke(cli, ["check-curated", str(tmp_path / "ocr_actions.jsonl")])
+    assert ok.exit_code == 0 and "every line valid" in ok.output
+    doj = (BEYOND / "doj_hipaa_criminal.jsonl").read_text(encoding="utf-8").splitlines()
+    bad = json.loads(doj[1])
+    bad["confidence"] = "certain"
+    doj[1] = json.dumps(bad)
+    (tmp_path / "beyond_ocr" / "doj_hipaa_criminal.jsonl").write_text("\n".join(doj) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-curated", str(tmp_path / "ocr_actions.jsonl")])
+    assert result.exit_code == 1
+    assert "doj_hipaa_criminal.jsonl:2: field 'confidence'" in result.output
