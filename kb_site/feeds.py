@@ -21,6 +21,8 @@ from datasette.utils.asgi import Response
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from etl.agencies import AGENCIES
+
 FEED_PAGE_SIZE = 100
 
 
@@ -64,6 +66,42 @@ def _empty_feed(datasette, request, database, query_name):
     return Response(fg.atom_str(pretty=True), content_type="application/xml; charset=utf-8", status=200)
 
 
+# The per-enforcer feed (kb_site/metadata/enforcers.yml): one canned query whose feed is titled after the
+# enforcer its `agency` parameter names, so that no feed says "OCR" for another enforcer's actions.
+AGENCY_FEED = "feed_agency_actions"
+
+
+def agency_feed_title(agency: str | None) -> str:
+    """'Federal Trade Commission: new enforcement actions' (etl.agencies words; 'state-ag' = 'state_ag')."""
+    code = (agency or "").strip().lower().replace("-", "_")
+    if not code:
+        return "Every enforcer: new HIPAA and health privacy enforcement actions"
+    if code in AGENCIES:
+        return f"{AGENCIES[code]}: new enforcement actions"
+    return f"No enforcer {agency!r}: no actions"
+
+
+def _retitled(response: Response, title: str) -> Response:
+    root = etree.fromstring(response.body)
+    element = root.find("{http://www.w3.org/2005/Atom}title")
+    if element is None:
+        return response
+    element.text = title
+    return Response(
+        etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True),
+        content_type="application/xml; charset=utf-8",
+        status=response.status,
+    )
+
+
+def render_atom_titled(datasette, request, sql, columns, rows, database, table, query_name, view_name, data):
+    """render_atom_paged, the per-enforcer feed titled after its enforcer."""
+    response = render_atom_paged(datasette, request, sql, columns, rows, database, table, query_name, view_name, data)
+    if query_name == AGENCY_FEED and response.status == 200:
+        return _retitled(response, agency_feed_title(request.args.get("agency")))
+    return response
+
+
 def atom_renderer() -> dict:
     """The output renderer of the `.atom` extension (same extension and `can_render` as datasette-atom's)."""
-    return {"extension": "atom", "render": render_atom_paged, "can_render": datasette_atom.can_render_atom}
+    return {"extension": "atom", "render": render_atom_titled, "can_render": datasette_atom.can_render_atom}

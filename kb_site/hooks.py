@@ -16,7 +16,21 @@ from datasette import hookimpl
 from datasette.utils import urlsafe_components
 from markupsafe import Markup
 
-from kb_site import cells, errors, facet_cache, feeds, paging, precedents, queries, search, similar, tables, views
+from kb_site import (
+    cells,
+    enforcer_queries,
+    enforcers,
+    errors,
+    facet_cache,
+    feeds,
+    paging,
+    precedents,
+    queries,
+    search,
+    similar,
+    tables,
+    views,
+)
 from kb_site.cors import with_cors
 from kb_site.formatting import DATABASE, entity_path, number, provision_path, usd
 
@@ -49,6 +63,10 @@ def register_routes():
         (r"^/-/similar(?P<format>\.json)?$", similar.similar_view),
         (r"^/-/precedents(?P<format>\.json|\.md)?$", precedents.precedents_view),
         (r"^/-/search(?P<format>\.json|\.csv)?$", search.search_view),
+        (r"^/-/enforcers(?P<format>\.json)?$", enforcers.enforcers_page),
+        (r"^/-/enforcers/(?P<agency>[^/.]+)(?P<format>\.json)?$", enforcers.enforcer_page),
+        (r"^/-/incidents(?P<format>\.json)?$", enforcers.incidents_page),
+        (r"^/-/incidents/(?P<incident_id>[^/.]+)(?P<format>\.json)?$", enforcers.incident_page),
     ]
     return [(pattern, with_cors(view)) for pattern, view in routes]
 
@@ -104,10 +122,12 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         if template == "index.html":
             values["kb"] = await queries.home_figures(datasette)
             values["coverage"] = await queries.coverage_rows(datasette)
+            values["kb_enforcers"] = await enforcer_queries.enforcers_overview(datasette)
         if view_name == "row" and request is not None:
             pk = urlsafe_components(request.url_vars["pks"])[0]
             if database == DATABASE and table == "enforcement_actions":
                 values["case"] = await queries.case_brief(datasette, pk)
+                values["incident_line"] = await enforcer_queries.incident_of_action(datasette, pk)
             if database == DATABASE and table == "breaches":
                 values["report"] = await queries.breach_history(datasette, pk)
                 values.update(await similar.breach_page_vars(datasette, pk))
