@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from etl.agencies import AGENCY_SHORT
 from etl.build import build as build_kb
 from etl.context import REPO_ROOT, BuildError
 
@@ -223,10 +224,24 @@ def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_d
     show_default=True,
     help="Ranking for QUERY (--like always uses the stored vectors).",
 )
+@click.option(
+    "--agency",
+    "agencies",
+    multiple=True,
+    metavar="AGENCY",
+    help="Only the actions of this enforcer: ocr, state_ag, ftc, doj (repeat or comma-separate; default every one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @db_option()
 def similar(
-    query: str | None, like_id: str | None, k: int, kind: str | None, ranker: str, as_json: bool, db_path: Path
+    query: str | None,
+    like_id: str | None,
+    k: int,
+    kind: str | None,
+    ranker: str,
+    agencies: tuple[str, ...],
+    as_json: bool,
+    db_path: Path,
 ) -> None:
     """Find precedents: enforcement actions and breach reports similar to QUERY or to --like ACTION_ID."""
     import sqlite3
@@ -239,10 +254,10 @@ def similar(
     try:
         searcher = open_searcher(conn)
         if like_id is not None:
-            results = searcher.like(conn, like_id, k=k, kind=kind or "actions")
+            results = searcher.like(conn, like_id, k=k, kind=kind or "actions", agencies=agencies)
         else:
             assert query is not None  # exactly one of QUERY and --like, checked above
-            results = searcher.search(conn, query, k=k, kind=kind or "all", ranker=ranker)
+            results = searcher.search(conn, query, k=k, kind=kind or "all", ranker=ranker, agencies=agencies)
     except SearchError as e:
         raise click.ClickException(str(e)) from e
     finally:
@@ -253,8 +268,9 @@ def similar(
     for n, r in enumerate(results, 1):
         amount = f"${r['amount']:,}" if r["amount"] is not None else ""
         why = ", ".join([p["id"] or p["heading"] for p in r["shared_provisions"]] or r["matched_terms"])
+        enforcer = f"[{AGENCY_SHORT.get(r['agency'], r['agency'])}] " if r.get("agency") else ""
         click.echo(
-            f"{n:>2}. {r['score']:.4f}  {r['kind']:<6} {r['id']}  {r['entity']}  {r['date'] or ''}  {amount}".rstrip()
+            f"{n:>2}. {r['score']:.4f}  {r['kind']:<6} {enforcer}{r['id']}  {r['entity']}  {r['date'] or ''}  {amount}".rstrip()
         )
         if why:
             click.echo(f"    why: {why}")
@@ -270,6 +286,13 @@ def similar(
 @click.option("--location", help="Location of the information, as the Breach Portal names it, e.g. 'Network Server'.")
 @click.option("--individuals", type=click.IntRange(min=1), help="Individuals affected (chooses the size band).")
 @click.option("--state", help="Two-letter state code.")
+@click.option(
+    "--agency",
+    "agencies",
+    multiple=True,
+    metavar="AGENCY",
+    help="Only the actions of this enforcer: ocr, state_ag, ftc, doj (repeat or comma-separate; default every one).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of /-/precedents.json instead of the memo.")
 @db_option()
 def precedents(
@@ -282,10 +305,12 @@ def precedents(
     location: str | None,
     individuals: int | None,
     state: str | None,
+    agencies: tuple[str, ...],
     as_json: bool,
     db_path: Path,
 ) -> None:
-    """What OCR did in cases like QUERY (or --like / --breach): the precedents, what OCR did in them, the
+    """What the enforcers did in cases like QUERY (or --like / --breach; --agency ocr for OCR's only): the
+    precedents, what was done in them (amounts per enforcer, sentences of criminal cases), the
     base rate among like Breach Portal reports and today's penalty tiers, as a Markdown memo (or --json)."""
     import datetime
     import sqlite3
@@ -298,7 +323,13 @@ def precedents(
              "individuals_affected": individuals, "state": state}  # fmt: skip
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        question = prec.Query(text=query, like=like_id, breach=breach_id, facts=prec.parse_facts(conn, facts))
+        question = prec.Query(
+            text=query,
+            like=like_id,
+            breach=breach_id,
+            facts=prec.parse_facts(conn, facts),
+            agencies=tuple(agencies),
+        )
         answer = prec.precedent_range(conn, open_searcher(conn), question)
     except SearchError as e:
         raise click.ClickException(str(e)) from e

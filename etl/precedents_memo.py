@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from etl.precedents import label_of
+from etl.agencies import AGENCIES
+from etl.precedents import citation, label_of
 
 Link = Callable[[str], str]  # an action id -> its address on the site
 
@@ -41,7 +42,7 @@ def memo(answer: dict, generated: str, action_link: Link | None = None) -> str:
     """The whole memo; `action_link` adds a link to each precedent's page on the site."""
     parts = [
         _heading(answer, generated),
-        _summary(answer["summary"]),
+        _summary(answer["summary"], who_did(answer["query"])),
         _base_rate(answer["base_rate"]),
         _tiers(answer["penalty_tiers"]),
         _precedents(answer["precedents"], action_link),
@@ -70,14 +71,71 @@ def facts_in_words(query: dict) -> list[str]:
     return words
 
 
+def who_did(query: dict) -> str:
+    """Who the precedents are from: 'OCR' for an OCR-only range, the enforcers' short names for a few,
+    'the enforcers' for all of them."""
+    agencies = query.get("agencies") or []
+    if not agencies or len(agencies) == len(AGENCIES):
+        return "the enforcers"
+    return " and ".join(label_of("agency_short", a) for a in agencies)
+
+
+def sentence_text(sentence: dict | None) -> str:
+    """A criminal case's sentence in words: its months of prison, probation and supervised release, fine
+    and restitution, else its words as recorded, else its outcome; 'sentence not recorded' for none."""
+    if not sentence:
+        return "sentence not recorded"
+    parts = [
+        f"{_months(sentence.get(k))} {words}"
+        for k, words in (
+            ("prison_months", "in prison"),
+            ("probation_months", "of probation"),
+            ("supervised_release_months", "of supervised release"),
+        )
+        if sentence.get(k)
+    ]
+    parts += [
+        f"{words} {usd(sentence[k])}"
+        for k, words in (("fine_usd", "fine"), ("restitution_usd", "restitution"))
+        if sentence.get(k)
+    ]
+    return ", ".join(parts) or sentence.get("words") or sentence.get("outcome") or "sentence not recorded"
+
+
+def _months(value: float | None) -> str:
+    n = float(value or 0)
+    return plural(int(n), "month") if n.is_integer() else f"{n:g} months"
+
+
+def sentences_sentence(t: dict) -> str:
+    """The criminal cases among the precedents, in one sentence."""
+    parts = [f"{plural(t['n'], 'criminal case')} (no amount: sentences instead)"]
+    for key, words in (
+        ("prison_months", "prison"),
+        ("probation_months", "probation"),
+        ("supervised_release_months", "supervised release"),
+    ):
+        f = t[key]
+        if f["n"]:
+            parts.append(f"{words} in {f['n']} (median {f['median']:g} months, {f['min']:g} to {f['max']:g})")
+    if t["with_fine"]:
+        parts.append(f"a fine in {t['with_fine']}")
+    if t["with_restitution"]:
+        parts.append(f"restitution in {t['with_restitution']}")
+    outcomes = ", ".join(f"{md(o)} {n}" for o, n in t["outcomes"].items())
+    return "; ".join(parts) + (f"; outcomes: {outcomes}" if outcomes else "")
+
+
 def _heading(answer: dict, generated: str) -> str:
     query = answer["query"]
     facts = facts_in_words(query)
+    agencies = query.get("agencies") or []
     lines = [
         f"# Precedent range: {describe_query(query)}",
         "",
-        f"What OCR did in the enforcement actions most like this incident. Generated {generated} from the "
-        "HIPAA enforcement knowledge base. Not legal advice.",
+        f"What {who_did(query)} did in the enforcement actions most like this incident"
+        + (f" ({', '.join(label_of('agency', a) for a in agencies)} only)" if agencies else " (every enforcer)")
+        + f". Generated {generated} from the HIPAA enforcement knowledge base. Not legal advice.",
     ]
     if query["text"]:
         lines += ["", f"> {md(query['text'])}"]
@@ -113,25 +171,37 @@ def cap_sentence(cap: dict) -> str:
     return text
 
 
-def _summary(s: dict) -> str:
+def _summary(s: dict, who: str = "the enforcers") -> str:
     n = s["n"]
     if not n:
-        return "## What OCR did\n\nNo enforcement action is close enough to this description."
+        return f"## What {who} did\n\nNo enforcement action is close enough to this description."
     types = ", ".join(
         plural(c, label_of("action_type", t), label_of("action_types", t)) for t, c in s["by_type"].items() if c
     )
     days = s["time_to_action_days"]
+    enforcers = ", ".join(f"{label_of('agency', a)} {c}" for a, c in s.get("by_agency", {}).items())
     lines = [
-        f"## What OCR did in {plural(n, 'similar case')}",
+        f"## What {who} did in {plural(n, 'similar case')}",
         "",
+        f"- **Enforcers**: {enforcers}." if enforcers else "",
         f"- **Actions**: {types}; announced {', '.join(f'{y} ({c})' for y, c in s['years'].items())}.",
-        f"- **Amounts** (dollars of the year announced): {amount_sentence(s['amount'])}.",
     ]
-    if len(s["amount"]["by_type"]) > 1:
-        lines += [
-            f"  - {label_of('action_types', t)}: {amount_sentence(a)}." for t, a in s["amount"]["by_type"].items()
-        ]
-    lines.append(f"- **Corrective action plans**: {cap_sentence(s['cap'])}.")
+    amount = s["amount"]
+    if amount.get("pooled", True):
+        if amount["n"]:
+            lines.append(f"- **Amounts** (dollars of the year announced): {amount_sentence(amount)}.")
+            if len(amount["by_type"]) > 1:
+                lines += [
+                    f"  - {label_of('action_types', t)}: {amount_sentence(a)}." for t, a in amount["by_type"].items()
+                ]
+    else:
+        lines.append("- **Amounts** (dollars of the year announced), per enforcer, never pooled:")
+        lines += [f"  - {label_of('agency', a)}: {amount_sentence(f)}." for a, f in amount["by_agency"].items()]
+    if s.get("sentences", {}).get("n"):
+        lines.append(f"- **Criminal cases**: {sentences_sentence(s['sentences'])}.")
+    if s["cap"]["n"]:
+        lines.append(f"- **Corrective action plans** (OCR's): {cap_sentence(s['cap'])}.")
+    lines = [line for line in lines if line]
     if s["cap"]["obligations"]:
         top = "; ".join(f"{md(label_of('obligation', o['label']))} ({o['count']})" for o in s["cap"]["obligations"][:6])
         lines.append(f"  - Obligations, where recorded ({plural(s['cap']['obligations_recorded'], 'plan')}): {top}.")
@@ -160,14 +230,16 @@ def _provisions(rows: list[dict], n: int) -> str:
     ]
     for r in rows:
         basis = ", ".join(f"{BASIS_WORDS.get(b, b)} {c}" for b, c in r["basis"].items())
-        cited = link(f"45 CFR {md(r['provision'])}", r["ecfr_url"])
+        cited = link(md(citation(r["provision"])), r["ecfr_url"])
         lines.append(f"| {cited} | {md(r['heading'])} | {r['count']} of {n} ({r['share']:.0%}) | {basis} |")
     return "\n".join(lines)
 
 
 BASIS_WORDS = {
-    "stated": "stated by OCR",
+    "stated": "stated in the action's documents",
     "mapped": "mapped from OCR's words",
+    "rule named": "a HIPAA rule named without a section",
+    "authority": "the attorney general's authority under HIPAA",
     "initiative": "from the initiative",
     "first_pass": "first research pass",
 }
@@ -209,20 +281,26 @@ def _precedents(precedents: list[dict], action_link: Link | None) -> str:
     lines = ["## The precedents", ""]
     for p in precedents:
         name = link(md(p["entity"]), action_link(p["id"])) if action_link else md(p["entity"])
-        plan = {True: "corrective action plan", False: "no plan", None: "plan unknown"}[p["cap"]]
-        if p["cap"] and p["cap_years"]:
-            plan += f" ({plural(p['cap_years'], 'year')})"
-        source = " " + (
-            link("HHS source", p["hhs_url"])
-            if p["hhs_url"]
-            else link("source (no hhs.gov address recorded)", p["source_url"])
-        )
+        agency = p.get("agency") or "ocr"
+        if agency == "ocr":
+            plan = {True: "corrective action plan", False: "no plan", None: "plan unknown"}[p["cap"]]
+            if p["cap"] and p["cap_years"]:
+                plan += f" ({plural(p['cap_years'], 'year')})"
+            money = f"{usd(p['amount_usd'])}, {plan}"
+            source = " " + (
+                link("HHS source", p["hhs_url"])
+                if p["hhs_url"]
+                else link("source (no hhs.gov address recorded)", p["source_url"])
+            )
+        else:
+            money = md(sentence_text(p.get("sentence"))) if agency == "doj" else usd(p["amount_usd"])
+            source = " " + link("source", p["source_url"])
         lines.append(
-            f"{p['rank']}. **{name}**, {p['announced'] or 'undated'}: {label_of('action_type', p['action_type'])}, "
-            f"{usd(p['amount_usd'])}, {plan}.{source}"
+            f"{p['rank']}. **{name}**, {p['announced'] or 'undated'}: {label_of('agency_short', agency)}, "
+            f"{label_of('action_type', p['action_type'])}, {money}.{source}"
         )
         if p["provisions"]:
-            cited = ", ".join(link(md(c["provision"]), c["ecfr_url"]) for c in p["provisions"])
+            cited = ", ".join(link(md(citation(c["provision"])), c["ecfr_url"]) for c in p["provisions"])
             lines.append(f"   Provisions: {cited}.")
         lines.append(f"   Why: {md('; '.join(p['why']))}.")
     return "\n".join(lines)

@@ -1,6 +1,8 @@
 """Case cards for trainers: one enforcement action as Markdown or plain text (facts, provisions cited with
 their eCFR links, amount, corrective action plan, a lesson drawn from the case's own incident, citations and
-plan, the HHS sources), from `queries.case_brief`.
+plan, the HHS sources), from `queries.case_brief`. Every enforcer's actions get one: a state attorney
+general's, the FTC's or a criminal case's card names its enforcer, its form, its amounts by kind (or its
+sentence) and its legal basis, and its lesson never claims an OCR finding.
 
 Markdown cards escape HTML and Markdown markup in source text, and link only http(s) addresses."""
 
@@ -65,6 +67,18 @@ CHECKS = {
     "164.530(i)": "privacy policies and procedures",
     "164.530(j)": "keeping the required documentation",
     "160.310": "cooperation with OCR's investigation",
+    # beyond OCR (issue 14)
+    "16 CFR 318": "notice to consumers, the FTC and (for 500 or more) the media when health app data is breached",
+    "15 U.S.C. 45": "privacy and security promises to consumers that the practice keeps (FTC Act Section 5)",
+    "42 U.S.C. 1320d-6": "a workforce that knows obtaining or disclosing patient information without "
+    "authorization is a federal crime",
+}
+# What a card says of the enforcer's finding when it is not OCR's.
+FOUND_BY = {
+    "ocr": "what OCR found",
+    "state_ag": "what the attorneys general alleged",
+    "ftc": "what the FTC alleged",
+    "doj": "what the prosecutors charged",
 }
 
 
@@ -77,21 +91,36 @@ def check_for(provision_id: str | None) -> str | None:
 
 
 def case_lesson(case: dict) -> str:
-    """The lesson of this case, from its own facts: what happened (its incident labels), what OCR's citations
-    ask of an entity, and what its corrective action plan required."""
+    """The lesson of this case, from its own facts: what happened (its incident labels), what the citations
+    ask of an entity, and what an OCR corrective action plan required. Another enforcer's case says whose
+    action it is and claims no OCR finding: only provisions with a check of their own become checks, and
+    the laws it rests on are named as its legal basis."""
+    agency = case.get("agency") or "ocr"
     checks: list[str] = []
+    laws: list[str] = []
     for p in case["provisions"]:
-        found = check_for(p["provision_id"]) or p.get("heading") or p["labels"] or p["shown"]
+        check = check_for(p["provision_id"])
+        found = check if agency != "ocr" else check or p.get("heading") or p["labels"] or p["shown"]
         if found and found not in checks:
             checks.append(found)
+        if agency != "ocr":
+            law = p.get("citation") or p["shown"]
+            if law and law not in laws:
+                laws.append(law)
     parts = []
+    if agency != "ocr":
+        parts.append(f"An action of {case.get('agency_label') or agency}, not an OCR finding.")
     if case["incident"]:
         parts.append("What happened: " + ", ".join(str(i) for i in case["incident"]) + ".")
+    if laws:
+        parts.append("It rests on " + "; ".join(laws) + ".")
     if checks:
         parts.append("Check that your own program has " + "; ".join(checks) + ".")
-    else:
+    elif agency == "ocr":
         parts.append("No provision is recorded for this action; read its sources for what OCR found.")
-    if case["cap"]["obligations"]:
+    else:
+        parts.append(f"Read its sources for {FOUND_BY.get(agency, 'what the enforcer found')}.")
+    if agency == "ocr" and case["cap"]["obligations"]:
         parts.append(case["cap"]["obligations"])
     return " ".join(parts)
 
@@ -101,40 +130,86 @@ def _citation(p: dict, esc: Callable[[Any], str], markdown: bool) -> str:
     the sources give without a section."""
     heading = f" ({esc(p['heading'])})" if p.get("heading") else ""
     if not p["provision_id"]:
-        return esc(p["shown"] or p["labels"]) + " (no section recorded)"
+        return esc(p["shown"] or p["labels"]) + (" (as written)" if p.get("as_written") else " (no section recorded)")
     if markdown and p.get("ecfr"):
         return f"[{esc(p['citation'])}](<{p['ecfr']}>){heading}"
     return f"{p['citation']}{heading}" + (f" <{p['ecfr']}>" if p.get("ecfr") else "")
+
+
+def _states(states: dict | None) -> str | None:
+    if not states:
+        return None
+    names = ", ".join(states["names"])
+    if states["multistate"]:
+        text = "multistate" + (f" ({names})" if names else "")
+        text += f"; led by {', '.join(states['leads'])}" if states["leads"] else ""
+    else:
+        text = names
+    note = states.get("note")
+    return "; ".join(x for x in (text, note) if x) or None
+
+
+def _sentence(sentence: dict | None) -> str:
+    """A criminal case's sentence in one line: its terms, else its words, else its outcome."""
+    if not sentence:
+        return "not recorded"
+    terms = ", ".join(f"{k.lower()} {v}" for k, v in sentence["terms"])
+    text = terms or sentence.get("words") or ""
+    if sentence.get("outcome"):
+        text += f" (outcome: {sentence['outcome']})" if text else f"not recorded (outcome: {sentence['outcome']})"
+    return text or "not recorded"
 
 
 def case_card(case: dict, base_url: str, markdown: bool) -> str:
     a = case["action"]
     esc = _md if markdown else (lambda v: "" if v is None else str(v))
     title = f"{a.get('entity')} — {case['action_type']}, {a.get('announced') or 'date unknown'}"
+    agency = case.get("agency") or "ocr"
     facts = [
+        ("Enforcer", case.get("agency_label")),
         ("Entity", a.get("entity")),
         ("Entity type", case["entity_type"]),
         ("State", a.get("state")),
+        ("States", _states(case.get("states")) if agency != "ocr" else None),
         ("Announced", a.get("announced")),
-        ("Action", case["action_type"]),
-        ("Amount", case["amount"] or "not reported"),
-        (
-            "Corrective action plan",
-            case["cap"]["text"] + (f". {case['cap']['obligations']}" if case["cap"]["obligations"] else ""),
-        ),
-        ("Individuals affected", number(a.get("individuals_affected")) or "not reported"),
+        ("Action" if agency == "ocr" else "Form", case["action_type"]),
     ]
+    if agency == "ocr":
+        facts += [
+            ("Amount", case["amount"] or "not reported"),
+            (
+                "Corrective action plan",
+                case["cap"]["text"] + (f". {case['cap']['obligations']}" if case["cap"]["obligations"] else ""),
+            ),
+        ]
+    elif agency == "doj":
+        facts.append(("Sentence", _sentence(case.get("sentence"))))
+    else:
+        facts.append(("Required paid", case["amount"] or case.get("paid_text") or "not reported"))
+        facts += [
+            (m["label"][:1].upper() + m["label"][1:], m["shown"] + ("" if m["counted"] else " (not counted as paid)"))
+            for m in case.get("amounts") or []
+            if not m["counted"] or len(case["amounts"]) > 1
+        ]
+    if agency != "ocr":
+        facts += [("Docket", a.get("docket")), ("Forum", a.get("forum"))]
+    facts.append(("Individuals affected", number(a.get("individuals_affected")) or "not reported"))
     cites = [_citation(p, esc, markdown) for p in case["provisions"]]
     lesson = case_lesson(case)
     # official pages only (documents, hhs.gov); the research sources are on the case brief
-    sources = [d["safe_url"] for d in case["documents"] if d["safe_url"] and d["kind"] != "research source"]
+    # (another enforcer's actions have only research sources: their evidence is the card's source)
+    sources = [
+        d["safe_url"]
+        for d in case["documents"]
+        if d["safe_url"] and (d["kind"] != "research source" or agency != "ocr")
+    ]
     page = base_url + case["path"]
     if markdown:
         lines = [f"### {esc(title)}", ""]
         lines += [f"- **{k}:** {esc(v)}" for k, v in facts if v not in (None, "")]
         lines += [
             "",
-            "**Provisions cited:** " + ("; ".join(cites) or "none recorded"),
+            f"**{'Provisions cited' if agency == 'ocr' else 'Legal basis'}:** " + ("; ".join(cites) or "none recorded"),
             "",
             f"**Facts.** {esc(a.get('summary') or '')}",
             "",
@@ -147,7 +222,7 @@ def case_card(case: dict, base_url: str, markdown: bool) -> str:
         lines += [f"{k}: {v}" for k, v in facts if v not in (None, "")]
         lines += [
             "",
-            "Provisions cited: " + ("; ".join(cites) or "none recorded"),
+            f"{'Provisions cited' if agency == 'ocr' else 'Legal basis'}: " + ("; ".join(cites) or "none recorded"),
             "",
             f"Facts: {a.get('summary') or ''}",
             "",

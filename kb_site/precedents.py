@@ -7,7 +7,8 @@
 - `/-/precedents.md`: the memo in Markdown (etl.precedents_memo), every precedent cited with its source.
 
 Parameters: `q` (the incident), or `like` (an enforcement action id), or `breach` (a breach report id);
-optional facts `sector`, `entity_type`, `breach_type`, `location`, `individuals_affected`, `state`. Bad
+optional facts `sector`, `entity_type`, `breach_type`, `location`, `individuals_affected`, `state`;
+`agency` (`ocr`, `state_ag`, `ftc`, `doj`; repeated or comma-separated; none: every enforcer). Bad
 input is HTTP 400 (JSON: `{"ok": false, "error": ...}`). The computation runs on Datasette's read
 connection with the server's one Searcher (kb_site.similar), like similar-case search.
 """
@@ -22,9 +23,19 @@ from datasette.utils import add_cors_headers
 from datasette.utils.asgi import Response
 
 from etl import precedents_memo
-from etl.precedents import FACT_NAMES, LABELS, PrecedentError, Query, fact_choices, parse_facts, precedent_range
+from etl.agencies import AGENCIES
+from etl.precedents import (
+    FACT_NAMES,
+    LABELS,
+    PrecedentError,
+    Query,
+    citation,
+    fact_choices,
+    parse_facts,
+    precedent_range,
+)
 from etl.precedents_memo import plural
-from etl.similar import SearchError
+from etl.similar import SearchError, parse_agencies
 from kb_site import similar
 from kb_site.charts import amount_strip_chart, bar_chart, hbar_chart
 from kb_site.formatting import action_path, breach_path
@@ -38,6 +49,7 @@ async def precedents_view(datasette, request) -> Response:
     fmt = FORMATS[request.url_vars.get("format") or ""]
     args = {name: (request.args.get(name) or "").strip() for name in (*SUBJECTS, *FACT_NAMES)}
     try:
+        args["agency"] = ",".join(parse_agencies(request.args.getlist("agency")))
         answer, choices = await _compute(datasette, args, needs_subject=fmt != "html")
     except (PrecedentError, SearchError) as e:
         return await _error(datasette, request, fmt, args, str(e))
@@ -67,6 +79,7 @@ async def _compute(datasette, args: dict[str, str], needs_subject: bool) -> tupl
             like=args["like"] or None,
             breach=args["breach"] or None,
             facts=parse_facts(conn, args),
+            agencies=tuple(a for a in args["agency"].split(",") if a),
         )
         return precedent_range(conn, similar.shared_searcher(name, conn), query), choices
 
@@ -85,8 +98,15 @@ async def _error(datasette, request, fmt: str, args: dict[str, str], message: st
     if fmt == "md":
         return _cors(datasette, Response.text(f"Bad request: {message}\n", status=400))
     _, db = await similar.search_database(datasette)
+    args = {**args, "agency": args.get("agency", "")}
     fields = form_fields(await db.execute_fn(fact_choices), args)
-    context: dict[str, Any] = {"answer": None, "args": args, "error": message, "fields": fields}
+    context: dict[str, Any] = {
+        "answer": None,
+        "args": args,
+        "error": message,
+        "fields": fields,
+        "agency_options": agency_options(args),
+    }
     return Response.html(await datasette.render_template("precedents.html", context, request=request), status=400)
 
 
@@ -106,10 +126,17 @@ def page_context(datasette, answer: dict | None, choices: dict, args: dict[str, 
     the action or report, or inferred from the words), and for an answer its charts, links and wording."""
     used = {k: str(v) for k, v in (answer["query"]["facts"] if answer else {}).items() if v is not None}
     fields = form_fields(choices, {**used, **{k: v for k, v in args.items() if v}})
-    context: dict[str, Any] = {"answer": answer, "args": args, "error": None, "fields": fields}
+    context: dict[str, Any] = {
+        "answer": answer,
+        "args": args,
+        "error": None,
+        "fields": fields,
+        "agency_options": agency_options(args),
+    }
     if answer is None:
         return context
-    query = urlencode({k: v for k, v in args.items() if v})
+    pairs = [(k, v) for k, v in args.items() if v and k != "agency"]
+    query = urlencode(pairs + [("agency", a) for a in args.get("agency", "").split(",") if a])
     urls = datasette.urls
     context.update(
         {
@@ -124,6 +151,10 @@ def page_context(datasette, answer: dict | None, choices: dict, args: dict[str, 
             "cap_sentence": precedents_memo.cap_sentence,
             "label": lambda name, value: LABELS.get(name, {}).get(value, value),
             "basis_words": precedents_memo.BASIS_WORDS,
+            "who": precedents_memo.who_did(answer["query"]),
+            "sentence_text": precedents_memo.sentence_text,
+            "sentences_sentence": precedents_memo.sentences_sentence,
+            "citation": citation,
         }
     )
     return context
@@ -133,6 +164,12 @@ def _subject_url(urls, subject: dict | None) -> str | None:
     if subject is None:
         return None
     return action_path(urls, subject["id"]) if subject["kind"] == "action" else breach_path(urls, subject["id"])
+
+
+def agency_options(args: dict[str, str]) -> list[dict]:
+    """The enforcers as checkboxes: none ticked means every enforcer."""
+    chosen = {a for a in args.get("agency", "").split(",") if a}
+    return [{"value": code, "label": words, "checked": code in chosen} for code, words in AGENCIES.items()]
 
 
 FIELD_LABELS = {
@@ -160,17 +197,21 @@ def charts(answer: dict) -> dict[str, Any]:
     the provisions cited most, each None when there is nothing to draw."""
     s = answer["summary"]
     out: dict[str, Any] = {"amounts": None, "plans": None, "provisions": None}
-    known = [p for p in answer["precedents"] if p["amount_usd"] is not None]
+    known = [p for p in answer["precedents"] if p["amount_usd"] is not None and p.get("agency") != "doj"]
     if known:
+        pooled = s["amount"]["pooled"]
         groups: dict[str, list[tuple[str, float]]] = {}
         for p in known:
-            groups.setdefault(LABELS["action_types"][p["action_type"]].capitalize(), []).append(
-                (p["entity"], p["amount_usd"])
+            group = (
+                LABELS["action_types"].get(p["action_type"], p["action_type"]).capitalize()
+                if pooled
+                else LABELS["agency"].get(p.get("agency") or "ocr", p.get("agency"))
             )
+            groups.setdefault(group, []).append((p["entity"], p["amount_usd"]))
         caps = [t["calendar_year_cap"] for t in answer["penalty_tiers"] if t["calendar_year_cap"]]
         out["amounts"] = amount_strip_chart(
             groups,
-            {k: s["amount"][k] for k in ("min", "p25", "median", "p75", "max")},
+            {k: s["amount"][k] for k in ("min", "p25", "median", "p75", "max")} if pooled else {},
             title=f"Amounts of the {plural(len(known), 'precedent')} with a known amount (logarithmic scale)",
             reference=(f"today's annual cap (${max(caps):,.0f})", max(caps)) if caps else None,
         )
@@ -184,8 +225,6 @@ def charts(answer: dict) -> dict[str, Any]:
             height=180,
         )
     if s["provisions"]:
-        rows = [
-            (f"45 CFR {r['provision']}", r["count"], r["heading"] or "") for r in s["provisions"][:CHART_PROVISIONS]
-        ]
+        rows = [(citation(r["provision"]), r["count"], r["heading"] or "") for r in s["provisions"][:CHART_PROVISIONS]]
         out["provisions"] = hbar_chart(rows, title="Provisions cited most often", total=s["n"])
     return out

@@ -19,12 +19,15 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from etl.agencies import PAID_KINDS
 from etl.citations import canonicalize
 from etl.provisions import resolve
 from kb_site.cells import SECTOR_LABELS
 from kb_site.charts import bar_chart, stacked_bar_chart
 from kb_site.formatting import (
     ACTION_TYPE_LABELS,
+    AGENCY_LABELS,
+    AMOUNT_KIND_LABELS,
     DATABASE,
     ENTITY_TYPE_LABELS,
     action_path,
@@ -338,7 +341,8 @@ def _cited_provision(urls, p: dict) -> dict:
     return dict(
         p,
         citation=cfr_citation(pid) if pid else None,
-        labels=_other_labels(p["labels"], p["heading"]),
+        labels=_other_labels(p["labels"], p["heading"] if pid else p["shown"]),
+        as_written=not pid and "as written" in (p.get("bases") or "").split(","),
         path=provision_path(urls, pid) if pid else None,
         ecfr=(safe_url(p["ecfr_url"]) or ecfr_url(pid)) if pid else None,
     )
@@ -359,8 +363,9 @@ async def case_brief(datasette, action_id: str) -> dict | None:
     cited = await _rows(
         datasette,
         """
-        select ap.provision_id, coalesce(ap.provision_id, ap.provision) as shown, p.heading, p.ecfr_url,
-               json_group_array(distinct ap.label) as labels, group_concat(distinct ap.source) as sources
+        select ap.provision_id, coalesce(ap.provision_id, ap.provision, ap.label) as shown, p.heading, p.ecfr_url,
+               json_group_array(distinct ap.label) as labels, group_concat(distinct ap.source) as sources,
+               group_concat(distinct ap.basis) as bases
         from action_provisions ap left join provisions p on p.id = ap.provision_id
         where ap.action_id = ? group by shown order by shown""",
         [action_id],
@@ -416,8 +421,21 @@ async def case_brief(datasette, action_id: str) -> dict | None:
         plan = {"state": "no", "text": "No corrective action plan (per the sources)", "obligations": None}
     else:
         plan = {"state": "unknown", "text": "Unknown (not found in the sources)", "obligations": None}
+    agency = action.get("agency") or "ocr"
+    amounts = await _rows(
+        datasette, "select n, kind, amount_usd, note from action_amounts where action_id = ? order by n", [action_id]
+    )
+    sentence = await _one(datasette, "select * from criminal_sentences where action_id = ?", [action_id])
     return {
         "action": action,
+        "agency": agency,
+        "agency_label": AGENCY_LABELS.get(agency, agency),
+        "is_ocr": agency == "ocr",
+        "is_criminal": agency == "doj",
+        "states": states_of(action),
+        "amounts": amount_rows(amounts),
+        "paid_text": paid_text_of(action, amounts),
+        "sentence": sentence_rows(sentence, action),
         "path": action_path(urls, action_id),
         "entity": entity,
         "cap": plan,
@@ -432,6 +450,80 @@ async def case_brief(datasette, action_id: str) -> dict | None:
         "breaches": [dict(b, path=breach_path(urls, b["id"])) for b in breaches],
         "card_md": case_card_path(urls, action_id, "md"),
         "card_txt": case_card_path(urls, action_id, "txt"),
+    }
+
+
+def states_of(action: dict) -> dict:
+    """The states of an action in words: every state named (names, lead states marked), multistate or not,
+    and the note when the list is not known ('multistate: 40 states + DC')."""
+    codes = [c for c in _json_list(action.get("states")) if isinstance(c, str)]
+    leads = [c for c in _json_list(action.get("lead_states")) if isinstance(c, str)]
+    return {
+        "multistate": bool(action.get("multistate")),
+        "names": [state_name(c) for c in codes],
+        "leads": [state_name(c) for c in leads],
+        "note": action.get("states_note"),
+        "count": len(codes),
+    }
+
+
+def amount_rows(amounts: list[dict]) -> list[dict]:
+    """An action's amounts by kind, each saying whether it counts as paid (etl.agencies.PAID_KINDS):
+    suspended amounts, refunds paid out under an earlier order and required spending never do."""
+    return [
+        dict(
+            a,
+            label=AMOUNT_KIND_LABELS.get(a["kind"], a["kind"]),
+            shown=usd(a["amount_usd"]) if a["amount_usd"] is not None else "amount not known",
+            counted=a["kind"] in PAID_KINDS,
+        )
+        for a in amounts
+    ]
+
+
+def paid_text_of(action: dict, amounts: list[dict]) -> str:
+    """The money the action required paid, in words: the amount, else why there is none."""
+    if action.get("amount_usd") is not None:
+        return usd(action["amount_usd"])
+    if action.get("agency") == "doj":
+        return "none (a criminal case: see the sentence)"
+    if amounts and not any(a["kind"] in PAID_KINDS for a in amounts):
+        return "nothing recorded as paid (the amounts below are not payments)"
+    return "not reported"
+
+
+SENTENCE_MONTHS = (
+    ("prison_months", "Prison"),
+    ("probation_months", "Probation"),
+    ("supervised_release_months", "Supervised release"),
+)
+
+
+def sentence_rows(sentence: dict | None, action: dict) -> dict | None:
+    """A criminal case's sentence for the brief: months of each kind, fine and restitution, the steps as
+    written (charged, plea or verdict, sentenced) and the outcome; None for a civil action."""
+    if action.get("agency") != "doj":
+        return None
+    s = sentence or {}
+
+    def months(value: float | None) -> str | None:
+        if not value:
+            return None
+        return f"{value:g} month{'s' if value != 1 else ''}"
+
+    terms = [(label, months(s.get(key))) for key, label in SENTENCE_MONTHS]
+    terms += [("Fine", usd(s.get("fine_usd")) or None), ("Restitution", usd(s.get("restitution_usd")) or None)]
+    steps = [
+        ("Charged", s.get("charged")),
+        ("Plea or verdict", s.get("plea_or_verdict")),
+        ("Sentenced", s.get("sentenced")),
+    ]
+    return {
+        "words": s.get("words") or action.get("sentence"),
+        "terms": [(k, v) for k, v in terms if v],
+        "steps": [(k, v) for k, v in steps if v],
+        "outcome": s.get("outcome"),
+        "other": s.get("other"),
     }
 
 

@@ -2,7 +2,8 @@
 
 - `/-/search` (HTML): result cards (title, date, amount or individuals affected, type, state, sector, a
   snippet with the matched words marked, provisions as chips), ranked by relevance (bm25) or by date
-  (`sort=date`), narrowed by filters that are query-string parameters (`year`, `type`, `provision`, `topic`,
+  (`sort=date`), narrowed by filters that are query-string parameters (`agency` — the enforcer: `ocr`,
+  `state_ag`, `ftc`, `doj`, several chosen meaning any of them —, `year`, `type`, `provision`, `topic`,
   `sector`, `state` for actions; `year`, `type`, `location`, `sector`, `state` for breach reports; repeat
   one for several values), 20 a page (`page`, `per_page` up to 100). No words and no filter: a page of
   examples. A query never fails on FTS syntax (kb_site.search_queries.match_expression).
@@ -30,6 +31,7 @@ from etl.precedents import label_of
 from kb_site import search_queries as sq
 from kb_site.formatting import (
     ACTION_TYPE_LABELS,
+    AGENCY_LABELS,
     DATABASE,
     ENTITY_TYPE_LABELS,
     action_path,
@@ -119,6 +121,10 @@ def _filters(args, kind: sq.Kind) -> dict[str, list[str]]:
         values = list(dict.fromkeys(v.strip() for v in args.getlist(facet.name) if v.strip()))
         if facet.name == "year" and any(not re.fullmatch(r"\d{4}", v) for v in values):
             raise BadRequest("year must be a year, like 2018")
+        if facet.name == "agency":
+            values = list(dict.fromkeys(a.strip() for v in values for a in v.split(",") if a.strip()))
+            if unknown := [v for v in values if v not in AGENCY_LABELS]:
+                raise BadRequest(f"agency must be one of {', '.join(AGENCY_LABELS)} (not {', '.join(unknown)})")
         if values:
             filters[facet.name] = values
     return filters
@@ -198,6 +204,8 @@ class _Labels:
         """A filter value in words."""
         if facet == "type":
             return ACTION_TYPE_LABELS.get(value, value)
+        if facet == "agency":
+            return AGENCY_LABELS.get(value, value)
         if facet == "sector":
             return sentence(label_of("sector", value))
         if facet == "topic":
@@ -397,6 +405,11 @@ def card(urls, kind: sq.Kind, row: dict, provisions: list[dict]) -> dict[str, An
         return common | {
             "kind": "action",
             "url": action_path(urls, row["id"]),
+            "agency": row["agency"],
+            "agency_label": AGENCY_LABELS.get(row["agency"], row["agency"]),
+            "states": _json_list(row["states"]),
+            "multistate": bool(row["multistate"]),
+            "sentence": row["sentence"],
             "amount_usd": row["amount_usd"],
             "type": row["action_type"],
             "type_label": ACTION_TYPE_LABELS.get(row["action_type"], row["action_type"]),
@@ -433,9 +446,13 @@ CSV_COLUMNS = {
         "url",
         "title",
         "date",
+        "agency",
+        "agency_label",
         "type_label",
         "amount_usd",
+        "sentence",
         "state",
+        "states",
         "sector_label",
         "provisions",
         "snippet",
@@ -473,5 +490,6 @@ async def _csv(datasette, request, params: Params, match: str | None) -> Respons
         c = card(datasette.urls, kind, row, provisions.get(row["id"], []))
         c["url"] = base + c["url"]
         c["provisions"] = "; ".join(p["id"] for p in c.get("provisions", []))
+        c["states"] = "; ".join(c.get("states") or [])
         writer.writerow(c)
     return Response(out.getvalue(), content_type="text/csv; charset=utf-8")

@@ -126,8 +126,22 @@ ACTIONS = Kind(
     title="entity",
     text="summary",
     snippet_columns=(1, 2, 4, 3),
-    columns=("id", "entity", "announced", "action_type", "amount_usd", "state", "sector", "summary"),
+    columns=(
+        "id",
+        "entity",
+        "announced",
+        "action_type",
+        "amount_usd",
+        "state",
+        "sector",
+        "summary",
+        "agency",
+        "states",
+        "multistate",
+        "sentence",
+    ),
     facets=(
+        _column("enforcement_actions", "agency", "Enforcer", "agency"),  # several chosen: any of them
         _year("enforcement_actions"),
         _column("enforcement_actions", "type", "Action type", "action_type"),
         Facet(

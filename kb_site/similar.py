@@ -2,7 +2,9 @@
 
 - `/-/similar` (HTML) and `/-/similar.json`: `?q=<free text>` or `?like=<action id>`, with `k` (results a
   page, 1..100, default 10), `page` (page × k at most 100), `kind` (actions|breaches|all) and `ranker`
-  (hybrid|vector|bm25, for q). Each result says in words why it matched (`why`). The page shows enforcement
+  (hybrid|vector|bm25, for q) and `agency` (`ocr`, `state_ag`, `ftc`, `doj`, repeated or comma-separated;
+  none: every enforcer; breach reports are never filtered). Each result says in words why it matched
+  (`why`) and names its enforcer (`agency_label`). The page shows enforcement
   actions first and breach reports in their own section; an empty box shows examples. Bad input is HTTP 400
   with a JSON error `{"ok": false, "error": ...}` (HTML: the error in the page).
 - Row pages of `enforcement_actions` get `similar_cases` (from the precomputed `similar_actions` table, no
@@ -24,9 +26,10 @@ from urllib.parse import urlencode
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response
 
+from etl.agencies import AGENCIES
 from etl.precedents import why
-from etl.similar import KINDS, MAX_QUERY_CHARS, RANKERS, Searcher, SearchError, open_searcher
-from kb_site.formatting import cfr_citation
+from etl.similar import KINDS, MAX_QUERY_CHARS, RANKERS, Searcher, SearchError, open_searcher, parse_agencies
+from kb_site.formatting import ACTION_TYPE_LABELS, cfr_citation
 
 PER_PAGE = 10
 MAX_RESULTS = 100  # the ranking's own limit (etl.similar: k at most 100)
@@ -120,7 +123,19 @@ def _params(request, as_json: bool) -> dict:
     ranker = args.get("ranker") or "hybrid"
     if ranker not in RANKERS:
         raise BadRequest(f"ranker must be one of {', '.join(RANKERS)}")
-    return {"q": q, "like": like, "k": int(k_raw), "page": int(page_raw), "kind": kind, "ranker": ranker}
+    try:
+        agencies = parse_agencies(args.getlist("agency"))
+    except SearchError as e:
+        raise BadRequest(str(e)) from e
+    return {
+        "q": q,
+        "like": like,
+        "k": int(k_raw),
+        "page": int(page_raw),
+        "kind": kind,
+        "ranker": ranker,
+        "agency": agencies,
+    }
 
 
 def _link(datasette, db_name: str, item: dict) -> str:
@@ -135,9 +150,12 @@ async def _search(datasette, params: dict) -> tuple[str, list[dict], bool, dict 
 
     def run(conn):
         searcher = _searcher(name, conn)
+        agencies = params.get("agency") or ()
         if params["like"] is not None:
-            return searcher.like(conn, params["like"], k=wanted, kind=params["kind"])
-        return searcher.search(conn, params["q"], k=wanted, kind=params["kind"], ranker=params["ranker"])
+            return searcher.like(conn, params["like"], k=wanted, kind=params["kind"], agencies=agencies)
+        return searcher.search(
+            conn, params["q"], k=wanted, kind=params["kind"], ranker=params["ranker"], agencies=agencies
+        )
 
     try:
         found = await db.execute_fn(run)
@@ -148,6 +166,8 @@ async def _search(datasette, params: dict) -> tuple[str, list[dict], bool, dict 
     for item in results:
         item["url"] = _link(datasette, name, item)
         item["why"] = why_matched(item)
+        item["agency_label"] = AGENCIES.get(item["agency"] or "") if item.get("agency") else None
+        item["action_label"] = ACTION_TYPE_LABELS.get(item["action_type"] or "") if item.get("action_type") else None
     has_more = len(found) > start + params["k"]
     source = await _like_source(datasette, name, db, params["like"]) if params["like"] is not None else None
     return name, results, has_more, source
@@ -176,7 +196,8 @@ def _page_url(datasette, params: dict, **changes) -> str:
     keys = ("q", "like", "kind", "ranker", "k", "page")
     query = {k: v for k, v in {**{k: params[k] for k in keys}, **changes}.items() if v is not None}
     query = {k: v for k, v in query.items() if (k, v) not in (("k", PER_PAGE), ("page", 1), ("ranker", "hybrid"))}
-    return datasette.urls.path("/-/similar") + "?" + urlencode(query)
+    pairs = [*query.items(), *(("agency", a) for a in params.get("agency") or ())]
+    return datasette.urls.path("/-/similar") + "?" + urlencode(pairs)
 
 
 async def _sections(datasette, params: dict) -> tuple[list[dict], dict | None]:
@@ -218,7 +239,7 @@ async def similar_view(datasette, request):
         if as_json:
             return Response.json({"ok": False, "error": str(e), "status": 400}, status=400)
         fallback = {"q": request.args.get("q"), "like": request.args.get("like"), "k": PER_PAGE, "page": 1}
-        fallback |= {"kind": "all", "ranker": "hybrid"}
+        fallback |= {"kind": "all", "ranker": "hybrid", "agency": ()}
         return await _page(datasette, request, fallback, error=str(e), status=400)
     return await _page(datasette, request, params, sections=sections, source=source)
 
@@ -233,13 +254,24 @@ def _json_answer(params: dict, results: list[dict], has_more: bool, source: dict
         "has_more": has_more,
         "kind": params["kind"],
         "ranker": None if params["like"] else params["ranker"],
+        "agency": list(params.get("agency") or ()),
         "source": source,
         "results": results,
     }
 
 
 async def _page(datasette, request, params: dict, sections=None, source=None, error=None, status: int = 200):
-    context = {"params": params, "sections": sections, "error": error, "source": source, "examples": EXAMPLES}
+    context = {
+        "params": params,
+        "sections": sections,
+        "error": error,
+        "source": source,
+        "examples": EXAMPLES,
+        "agencies": [
+            {"value": code, "label": words, "checked": code in (params.get("agency") or ())}
+            for code, words in AGENCIES.items()
+        ],
+    }
     return Response.html(await datasette.render_template("similar.html", context, request=request), status=status)
 
 
@@ -249,7 +281,7 @@ async def row_page_vars(datasette, database: str, action_id: str) -> dict:
     if not await db.table_exists("similar_actions"):
         return {"similar_cases": None}
     rows = await db.execute(
-        """select s.rank, s.similar_id, s.score, s.shared_provisions, a.entity, a.announced, a.amount_usd
+        """select s.rank, s.similar_id, s.score, s.shared_provisions, a.entity, a.announced, a.amount_usd, a.agency
            from similar_actions s join enforcement_actions a on a.id = s.similar_id
            where s.action_id = ? order by s.rank""",
         [action_id],
@@ -260,6 +292,8 @@ async def row_page_vars(datasette, database: str, action_id: str) -> dict:
             "entity": r["entity"],
             "date": r["announced"],
             "amount": r["amount_usd"],
+            "agency": r["agency"],
+            "agency_label": AGENCIES.get(r["agency"] or ""),
             "score": r["score"],
             "shared_provisions": json.loads(r["shared_provisions"] or "[]"),
             "url": datasette.urls.row(database, "enforcement_actions", tilde_encode(r["similar_id"])),
