@@ -40,6 +40,7 @@ PAID_WORDS = (
 )
 LISTED_ALL_UP_TO = 100  # an enforcer with more actions lists its latest ones and links to the table
 LATEST = 25
+STATES_SHOWN = 15  # the states with the most actions; the others are folded
 
 
 def agency_slug(agency: str) -> str:
@@ -61,8 +62,14 @@ def basis_words(provision: str | None, label: str | None) -> str:
     """A legal basis as a citation in words: '45 CFR 164.308(a)', '45 CFR 164 Subpart C', '15 U.S.C. 45(a)',
     or the law as written."""
     if provision:
-        return cfr_citation(provision) if re.match(r"\d", provision) else provision
+        return cfr_citation(provision)
     return label or "unknown"
+
+
+def has_provision_page(provision: str | None) -> bool:
+    """45 CFR and 42 CFR Part 2 citations have provision pages (/-/provision/<id>); the U.S. Code and the
+    FTC's rules do not."""
+    return bool(provision) and cfr_citation(provision).startswith(("45 CFR", "42 CFR"))
 
 
 def date_text(announced: str | None, year: Any) -> str:
@@ -70,6 +77,22 @@ def date_text(announced: str | None, year: Any) -> str:
     if announced:
         return long_date(announced)
     return f"{year} (day not known)" if year else "date unknown"
+
+
+def states_words(states: list, lead_states: list, multistate: Any, note: str | None) -> str | None:
+    """Whose action it is, for a state attorney general's: 'Massachusetts and Connecticut', '28 states, led by
+    Tennessee', or the source's note when a multistate action's states are not listed; None when nothing
+    is known."""
+    states = [s for s in states if s]
+    if states:
+        names = [state_name(s) for s in states]
+        if len(names) <= 4:
+            return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        leads = [state_name(s) for s in lead_states if s and s in states and len(lead_states) < len(states)]
+        return f"{len(names)} states" + (f", led by {' and '.join(leads)}" if leads else "")
+    if multistate:
+        return note or "several states (not listed)"
+    return note or None
 
 
 def _json_list(value: Any) -> list:
@@ -127,6 +150,11 @@ def _action_row(urls, a: dict) -> dict:
         "amount_text": usd(a["amount_usd"]) if a["amount_usd"] is not None else "unknown",
         "states": _json_list(a.get("states")),
         "multistate": bool(a.get("multistate")),
+        "states_text": states_words(
+            _json_list(a.get("states")), _json_list(a.get("lead_states")), a.get("multistate"), a.get("states_note")
+        )
+        if a["agency"] == "state_ag"
+        else None,
         "sentence": a.get("sentence"),
         "url": action_path(urls, a["id"]),
     }
@@ -216,7 +244,7 @@ async def _enforcer_figures(datasette, agency: str) -> dict:
         datasette,
         """
         select a.id, a.entity, a.agency, a.announced, a.year, a.action_type, a.amount_usd, a.states,
-               a.multistate, a.sentence, a.incident_id, s.prison_months, s.probation_months,
+               a.lead_states, a.multistate, a.states_note, a.sentence, a.incident_id, s.prison_months, s.probation_months,
                s.supervised_release_months, s.fine_usd, s.restitution_usd, s.outcome
         from enforcement_actions a left join criminal_sentences s on s.action_id = a.id
         where a.agency = ?
@@ -239,7 +267,7 @@ async def _enforcer_figures(datasette, agency: str) -> dict:
     forms = await _rows(
         datasette,
         """
-        select action_type, count(*) as actions, coalesce(sum(amount_usd), 0) as paid_usd
+        select action_type, count(*) as actions, sum(amount_usd) as paid_usd
         from enforcement_actions where agency = ? group by action_type order by actions desc, action_type""",
         [agency],
     )
@@ -264,7 +292,7 @@ async def _enforcer_figures(datasette, agency: str) -> dict:
             "citation": basis_words(b["provision"], b["label"]),
             "as_written": b["provision"] is None,
             "actions": b["actions"],
-            "url": provision_path(urls, b["provision"]) if b["provision"] and re.match(r"\d", b["provision"]) else None,
+            "url": provision_path(urls, b["provision"]) if has_provision_page(b["provision"]) else None,
         }
         for b in bases
     ]
@@ -312,7 +340,8 @@ async def _state_figures(datasette, agency: str, table: str) -> dict:
         datasette,
         """
         select s.value as state, count(*) as actions, sum(a.multistate) as multistate,
-               sum(a.cites_hipaa = 1) as cite_hipaa
+               count(case when a.cites_hipaa = 1 then 1 end) as cite_hipaa,
+               count(case when a.cites_hipaa is null then 1 end) as hipaa_unknown
         from enforcement_actions a, json_each(a.states) s
         where a.agency = ? group by s.value order by actions desc, s.value""",
         [agency],
@@ -333,6 +362,7 @@ async def _state_figures(datasette, agency: str, table: str) -> dict:
             {**s, "name": state_name(s["state"]), "url": f"{table}&states__arraycontains={s['state']}"}
             for s in per_state
         ],
+        "shown_first": STATES_SHOWN,
         "multistate": split["multistate"] or 0,
         "single": split["single"] or 0,
         "unknown": split["unknown"] or 0,
@@ -405,7 +435,7 @@ async def incident_figures(datasette, incident_id: str) -> dict | None:
         datasette,
         """
         select a.id, a.entity, a.agency, a.announced, a.year, a.action_type, a.amount_usd, a.states,
-               a.multistate, a.sentence, m.evidence, m.source
+               a.lead_states, a.multistate, a.states_note, a.sentence, m.evidence, m.source
         from enforcement_actions a left join incident_members m on m.action_id = a.id and m.incident_id = a.incident_id
         where a.incident_id = ?
         order by coalesce(a.announced, cast(a.year as text)), a.id""",
@@ -438,8 +468,10 @@ async def incident_figures(datasette, incident_id: str) -> dict | None:
         members.append(
             {
                 **_action_row(urls, a),
-                "states_text": ", ".join(a_s for a_s in _json_list(a["states"])) or None,
                 "amounts": by_action.get(a["id"], []),
+                # one paid amount that is the action's amount says nothing more: the page lists it only when
+                # there is more to it (several parts, or a kind that is not counted)
+                "amounts_itemized": not _just_paid(by_action.get(a["id"], []), a["amount_usd"]),
                 "evidence": evidence_parts(a["evidence"]),
                 "evidence_source": a["source"],
             }
@@ -490,6 +522,12 @@ async def incident_figures(datasette, incident_id: str) -> dict | None:
         "json_url": urls.path(f"/-/incidents/{incident['id']}.json"),
         "query_url": urls.query(DATABASE, "actions_same_incident") + f"?incident={incident['id']}",
     }
+
+
+def _just_paid(amounts: list[dict], amount_usd: Any) -> bool:
+    return not amounts or (
+        len(amounts) == 1 and amounts[0]["kind"] == "paid" and amounts[0]["amount_usd"] == amount_usd
+    )
 
 
 async def incident_of_action(datasette, action_id: str) -> dict | None:
