@@ -20,6 +20,11 @@ PAGES = {
     "precedents": "/-/precedents?q=ransomware+attack+no+risk+analysis",
     "investigations": "/-/investigations",
     "canned query": "/kb/investigations_open_over_two_years",
+    "enforcers": "/-/enforcers",
+    "enforcer (state AG)": "/-/enforcers/state-ag",
+    "enforcer (DOJ)": "/-/enforcers/doj",
+    "incidents": "/-/incidents",
+    "incident": "/-/incidents/anthem-2015-cyberattack",
 }
 RUN_AXE = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
     .filter(v => v.impact === "serious" || v.impact === "critical")
