@@ -138,10 +138,21 @@ def test_the_entity_page_is_drawn_on_the_server(datasette_url: str, built_db) ->
     assert '["action", "breach"]' not in re.sub(r"<details.*?</details>", "", page, flags=re.S)  # no JSON lists
 
 
-def test_an_entity_without_actions_and_the_kaiser_health_plan(datasette_url: str) -> None:
+def test_an_entity_without_actions_and_the_kaiser_health_plan(datasette_url: str, built_db) -> None:
     words = text_of(get(f"{datasette_url}/kb/entities/kaiser-foundation-health-plan-ca"))
-    assert "12 breach reports · 0 enforcement actions" in words
-    assert "Enforcement actions none against it" in words
+    # OCR never acted against it; California's attorney general did (2014, 2023)
+    actions = built_db.execute(
+        "select agency, amount_usd from enforcement_actions where entity_id = 'kaiser-foundation-health-plan-ca'"
+    ).fetchall()
+    assert actions and {a for a, _ in actions} == {"state_ag"}
+    paid = sum(amount or 0 for _, amount in actions)
+    assert f"12 breach reports · {len(actions)} enforcement actions · ${paid:,} paid" in words
+    bare = built_db.execute(
+        "select id from entities where id not in (select entity_id from enforcement_actions where entity_id is not null)"
+        " and id in (select entity_id from breaches) order by id limit 1"
+    ).fetchone()[0]
+    bare_words = text_of(get(f"{datasette_url}/kb/entities/{bare}"))
+    assert "· 0 enforcement actions" in bare_words and "Enforcement actions none against it" in bare_words
     assert "Kaiser Foundation Health Plan, Inc., Southern California" in words
     assert "joined by the same name without a location or designation" in words
     assert "Kaiser Foundation Health Plan of Colorado , Colorado" in words  # related, not merged
