@@ -63,10 +63,11 @@ SAMPLE = [
 def test_summary_figures_of_hand_written_precedents() -> None:
     s = prec.summarize(SAMPLE, {"ransomware": "Ransomware"})
     assert s["n"] == 4 and s["by_type"] == {"resolution_agreement": 3, "civil_money_penalty": 1}
-    assert s["amount"] | {"by_type": None} == {
+    assert s["amount"] | {"by_type": None, "by_agency": None} == {
         "n": 4, "n_known": 3, "unknown": 1, "min": 100, "p25": 200.0, "median": 300, "p75": 650.0, "max": 1000,
-        "by_type": None,
+        "by_type": None, "by_agency": None, "pooled": True, "criminal": 0,
     }  # fmt: skip
+    assert list(s["amount"]["by_agency"]) == ["ocr"] and s["by_agency"] == {"ocr": 4}
     assert s["amount"]["by_type"]["civil_money_penalty"]["median"] == 1000
     cap = s["cap"]
     assert (cap["with_plan"], cap["without_plan"], cap["without_plan_penalties"], cap["unknown"]) == (2, 1, 1, 1)
@@ -216,3 +217,48 @@ def test_memo_names_action_types_in_good_plurals() -> None:
         "caveats": [],
     }
     assert "2 civil money penalties" in memo(answer, "2026-01-01")
+
+
+# ------------------------------------------------------------------ several enforcers
+
+
+def test_amounts_are_never_pooled_across_enforcers_and_criminal_cases_have_no_amount() -> None:
+    mixed = [
+        precedent(1, amount_usd=100),
+        precedent(2, amount_usd=300),
+        precedent(3, agency="state_ag", action_type="consent_judgment", amount_usd=5_000_000),
+        precedent(4, agency="doj", action_type="sentence", amount_usd=None, sentence={"prison_months": 16}),
+        precedent(5, agency="doj", action_type="plea", amount_usd=None, sentence=None),
+    ]
+    s = prec.summarize(mixed)
+    amount = s["amount"]
+    assert amount["pooled"] is False and amount["median"] is None and amount["p25"] is None
+    assert amount["n"] == 3 and amount["n_known"] == 3 and amount["unknown"] == 0  # criminal cases not unknown
+    assert amount["criminal"] == 2
+    assert amount["by_agency"]["ocr"]["median"] == 200 and amount["by_agency"]["state_ag"]["median"] == 5_000_000
+    assert "doj" not in amount["by_agency"]
+    assert s["by_agency"] == {"ocr": 2, "state_ag": 1, "doj": 2}
+    assert s["sentences"]["n"] == 2 and s["sentences"]["prison_months"]["median"] == 16
+    assert s["cap"]["n"] == 2  # OCR's plans only
+    assert s["by_type"]["consent_judgment"] == 1 and s["by_type"]["sentence"] == 1
+
+
+def test_one_other_enforcer_is_pooled_over_itself() -> None:
+    s = prec.summarize([precedent(1, agency="ftc", action_type="consent_order", amount_usd=7)])
+    assert s["amount"]["pooled"] is True and s["amount"]["median"] == 7 and list(s["amount"]["by_agency"]) == ["ftc"]
+    assert "resolution_agreement" not in s["by_type"] and s["cap"]["n"] == 0
+
+
+def test_parse_agencies() -> None:
+    from etl.similar import SearchError, parse_agencies
+
+    assert parse_agencies(["ftc,ocr", "doj", ""]) == ("ocr", "ftc", "doj")
+    assert parse_agencies([]) == ()
+    with pytest.raises(SearchError, match="agency must be"):
+        parse_agencies(["hhs"])
+
+
+def test_citation_keeps_titled_ids() -> None:
+    assert prec.citation("164.308(a)") == "45 CFR 164.308(a)"
+    for titled in ("16 CFR 318.3", "15 U.S.C. 45(a)", "42 U.S.C. 1320d-6", "42 CFR 2.31"):
+        assert prec.citation(titled) == titled

@@ -74,3 +74,19 @@ def test_facets_follow_the_metadata_order() -> None:
     results = [{"name": "state"}, {"name": "cap_obligations"}, {"name": "year"}, {"name": "extra"}, {"name": "state"}]
     ordered = in_metadata_order(results, ["year", "state", {"array": "cap_obligations"}])
     assert [f["name"] for f in ordered] == ["year", "state", "cap_obligations", "extra"]
+
+
+def test_beyond_ocr_codes_read_in_words() -> None:
+    from etl.agencies import ACTION_FORMS, AGENCIES
+    from kb_site import cells
+
+    for code, words in AGENCIES.items():
+        assert cells.coded_value("agency", code) == words
+    for code, words in ACTION_FORMS.items():
+        if code != "other":
+            assert cells.coded_value("action_type", code) == words
+    assert cells.coded_value("entity_type", "individual") == "Individual (a person charged)"
+    assert cells.flag_words("multistate", 1) == "Yes" and cells.flag_words("cites_hipaa", 0) == "No"
+    assert cells.coded_value("kind", "suspended").startswith("Suspended")
+    assert cells.coded_value("kind", "section") is None  # provisions.kind keeps its value
+    assert cells.column_label("agency") == "Enforcer" and cells.column_label("lead_states") == "Lead states"
