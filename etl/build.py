@@ -19,6 +19,7 @@ import sqlite_utils
 
 from crawlers.registry import spiders
 from etl import (
+    build_stamp,
     changes,
     coverage,
     embed,
@@ -167,14 +168,30 @@ def build(
     curated_dir: Path,
     echo: Echo = print,
     crawl: bool = True,
+    force: bool = False,
 ) -> BuildContext:
-    """Build db_path from the snapshot; return the context with each stage's counts and timings."""
+    """Build db_path from the snapshot; return the context with each stage's counts and timings. When the
+    database was built from exactly the inputs of this build (etl/build_stamp.py) it is kept, unless force."""
+    from etl.encoders import model_id
+
     db_path.parent.mkdir(parents=True, exist_ok=True)
     cache_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if crawl:
         crawl_stage(snapshot_dir, raw_dir, echo)
     crawl_seconds = time.perf_counter() - started
+    stamp = build_stamp.inputs_stamp(raw_dir, curated_dir, model_id())
+    if not force and build_stamp.unchanged(db_path, stamp):
+        echo(
+            f"build  inputs unchanged since {db_path} was made (raw files, curated facts, reference tables, code, "
+            "libraries): database kept; kb build --force rebuilds it"
+        )
+        echo(f"timings: crawl {crawl_seconds:.1f}s, stamp {time.perf_counter() - started - crawl_seconds:.1f}s")
+        kept = BuildContext(
+            sqlite_utils.Database(db_path), snapshot_dir, raw_dir, cache_dir, curated_dir, db_path, echo
+        )
+        kept.counts["kept"] = 1
+        return kept
     for stale in db_path.parent.glob(f"{db_path.name}.tmp-*"):  # left by a killed build
         stale.unlink()
     tmp_path = db_path.with_name(f"{db_path.name}.tmp-{os.getpid()}")
@@ -194,6 +211,7 @@ def build(
             stage_started = time.perf_counter()
             stage(ctx)
             ctx.timings[stage_name(stage)] = time.perf_counter() - stage_started
+        build_stamp.write(db, stamp)
         db.execute("vacuum")
         db.close()
         os.replace(tmp_path, db_path)

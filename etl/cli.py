@@ -62,13 +62,20 @@ def cli() -> None:
 @repo_path_option("--cache-dir", REPO_ROOT / "data" / "cache", help="Embedding cache (vectors keyed by text hash).")
 @repo_path_option("--curated-dir", REPO_ROOT / "data" / "curated", help="Curated facts and override files.")
 @click.option("--no-crawl", is_flag=True, help="Reuse the raw JSONL already in --raw-dir.")
-def build(snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, curated_dir: Path, no_crawl: bool) -> None:
-    """Build the database from the recorded snapshot (atomic: a failure keeps the old database)."""
+@click.option("--force", is_flag=True, help="Rebuild even when the database was built from these same inputs.")
+def build(
+    snapshot_dir: Path, db_path: Path, raw_dir: Path, cache_dir: Path, curated_dir: Path, no_crawl: bool, force: bool
+) -> None:
+    """Build the database from the recorded snapshot (atomic: a failure keeps the old database). A database
+    built from the same inputs (raw files, curated facts, reference tables, code, libraries) is kept."""
     try:
-        build_kb(snapshot_dir, db_path, raw_dir, cache_dir, curated_dir, echo=click.echo, crawl=not no_crawl)
+        ctx = build_kb(
+            snapshot_dir, db_path, raw_dir, cache_dir, curated_dir, echo=click.echo, crawl=not no_crawl, force=force
+        )
     except BuildError as e:
         raise click.ClickException(str(e)) from e
-    click.echo(f"built {db_path}")
+    if not ctx.counts.get("kept"):
+        click.echo(f"built {db_path}")
 
 
 @cli.command()

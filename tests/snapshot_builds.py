@@ -47,11 +47,12 @@ def read_fields(record: bytes) -> list[str]:
 
 
 def curated_dir(root: Path) -> Path:
-    """root/curated: a link to each of the project's curated files (a file a test put there first stays)."""
+    """root/curated: a link to each of the project's curated files and folders (beyond_ocr/); a file a test put
+    there first stays."""
     folder = root / "curated"
     folder.mkdir(parents=True, exist_ok=True)
     for path in (REPO_ROOT / "data" / "curated").iterdir():
-        if path.is_file() and not (folder / path.name).exists():
+        if not (folder / path.name).exists():
             (folder / path.name).symlink_to(path)
     return folder
 

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 from snapshot_builds import (
     ARCHIVE,
     JULY,
     ROWS_LINE,
+    build_command,
+    build_env,
     csv_record,
     export_records,
     make_snapshot,
@@ -311,3 +315,40 @@ def test_unchanged_snapshot_skips_the_replay_but_an_edited_raw_file_is_crawled_a
     assert edited.returncode == 0, edited.stderr
     assert f"breach_portal: replaying {snapshot / 'breach_portal'}" in edited.stdout
     assert sha256(raw) == raw_sha and sha256(root / "kb.db") == db_sha
+
+
+def test_a_build_from_unchanged_inputs_keeps_the_database_and_force_rebuilds_the_same_bytes(good_build: dict) -> None:
+    root = good_build["root"]
+    snapshot = make_snapshot(root, good_build["exports"], name="snapshot-stamp")
+    assert run_build(root, snapshot).returncode == 0
+    db_sha = sha256(root / "kb.db")
+
+    kept = run_build(root, snapshot)
+    assert kept.returncode == 0, kept.stderr
+    assert "inputs unchanged since" in kept.stdout and "database kept" in kept.stdout
+    assert "built " not in kept.stdout
+    assert "embed " not in kept.stdout  # no stage ran
+    assert sha256(root / "kb.db") == db_sha
+
+    forced = subprocess.run(
+        [*build_command(root, snapshot), "--force"], capture_output=True, text=True, cwd=REPO_ROOT, env=build_env()
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert "built " in forced.stdout and sha256(root / "kb.db") == db_sha  # same input, same bytes
+
+    # a curated file changes: the stages run again, and the change shows
+    link = root / "curated" / "incidents.csv"
+    original = link.read_text(encoding="utf-8")
+    link.unlink()
+    link.write_text(original.replace("Anthem cyberattack, 2015", "Anthem cyberattack (2015)"), encoding="utf-8")
+    try:
+        changed = run_build(root, snapshot)
+        assert changed.returncode == 0, changed.stderr
+        assert "built " in changed.stdout
+        titles = {r["title"] for r in _query(root / "kb.db", "select title from incidents")}
+        assert "Anthem cyberattack (2015)" in titles
+    finally:
+        link.unlink()
+        link.symlink_to(REPO_ROOT / "data" / "curated" / "incidents.csv")
+    restored = run_build(root, snapshot)
+    assert "built " in restored.stdout and sha256(root / "kb.db") == db_sha
