@@ -46,6 +46,12 @@ def add_hostile_rows(db: sqlite_utils.Database) -> None:
             "evidence": json.dumps([]),
             "confidence": "high",
             "origin": "curated",
+            "agency": "ocr",
+            "states": json.dumps(["ZZ"]),
+            "form_detail": f"form {SCRIPT}",
+            "amount_note": f"amount note {IMG}",
+            "states_note": f"states {SCRIPT}",
+            "docket": f"docket {IMG}",
         }
     )
     db["action_provisions"].insert(
