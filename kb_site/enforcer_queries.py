@@ -517,6 +517,8 @@ async def incident_figures(datasette, incident_id: str) -> dict | None:
         "total_paid_usd": total,
         "total_paid_text": usd(total) if total is not None else "unknown",
         "total_paid_counts": PAID_WORDS,
+        # actions (criminal cases aside) whose amount no source gave: the total is then a floor
+        "amount_unknown": incident.get("actions_amount_unknown") or 0,
         "actions": members,
         "breach_reports": reports,
         "url": incident_path(urls, incident["id"]),
