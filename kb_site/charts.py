@@ -147,7 +147,10 @@ def stacked_bar_chart(
 
 
 def _stack(category, series, *, x, bar_w, unit, base, plot_h, peak, href, incomplete) -> str:
-    """One category's bar: a segment per series, bottom up, each with its tooltip; a link when `href`."""
+    """One category's bar: a segment per series, bottom up, each with its tooltip; a link when `href` and the
+    bar has a segment (an empty link would have no name for a screen reader to read)."""
+    if href and not any((values.get(category, 0) or 0) > 0 for values in series.values()):
+        href = None
     out = [f'<a href="{escape(href.format(label=quote(str(category))))}">'] if href else []
     y = base
     for j, (name, values) in enumerate(series.items()):

@@ -17,6 +17,8 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
+from datasette.utils import tilde_encode
+
 from etl.agencies import ACTION_FORMS, AGENCIES, AGENCY_BASIS, AGENCY_SHORT, AMOUNT_KINDS, PAID_KINDS
 from kb_site.charts import bar_chart
 from kb_site.formatting import (
@@ -64,12 +66,6 @@ def basis_words(provision: str | None, label: str | None) -> str:
     if provision:
         return cfr_citation(provision)
     return label or "unknown"
-
-
-def has_provision_page(provision: str | None) -> bool:
-    """45 CFR and 42 CFR Part 2 citations have provision pages (/-/provision/<id>); the U.S. Code and the
-    FTC's rules do not."""
-    return bool(provision) and cfr_citation(provision).startswith(("45 CFR", "42 CFR"))
 
 
 def date_text(announced: str | None, year: Any) -> str:
@@ -278,7 +274,8 @@ async def _enforcer_figures(datasette, agency: str) -> dict:
     bases = await _rows(
         datasette,
         """
-        select p.provision, case when p.provision is null then p.label end as label, p.basis,
+        select p.provision, max(p.provision_id) as provision_id,
+               case when p.provision is null then p.label end as label, p.basis,
                count(distinct p.action_id) as actions
         from action_provisions p join enforcement_actions a on a.id = p.action_id
         where a.agency = ?
@@ -292,7 +289,7 @@ async def _enforcer_figures(datasette, agency: str) -> dict:
             "citation": basis_words(b["provision"], b["label"]),
             "as_written": b["provision"] is None,
             "actions": b["actions"],
-            "url": provision_path(urls, b["provision"]) if has_provision_page(b["provision"]) else None,
+            "url": provision_path(urls, b["provision_id"]) if b["provision_id"] else None,
         }
         for b in bases
     ]
@@ -536,7 +533,8 @@ def _just_paid(amounts: list[dict], amount_usd: Any) -> bool:
 async def incident_of_action(datasette, action_id: str) -> dict | None:
     """The incident an action belongs to, for its case brief (kb_site/templates/_incident_line.html):
     {"id", "title", "url", "actions", "agencies_text", "text", "others": [{"id", "entity", "agency_label",
-    "date_text", "url"}]}, or None when the action is on no incident."""
+    "date_text", "url"}], "reports": the incident's Breach Portal reports}, or None when the action is on no
+    incident."""
     rows = await _rows(
         datasette,
         """
@@ -548,6 +546,14 @@ async def incident_of_action(datasette, action_id: str) -> dict | None:
     )
     if not rows:
         return None
+    reports = await _rows(
+        datasette,
+        """
+        select b.id, b.entity_name, b.state, b.submission_date, b.individuals_affected
+        from incident_members m join breaches b on b.id = m.breach_id
+        where m.incident_id = ? order by b.submission_date, b.id""",
+        [rows[0]["id"]],
+    )
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["agency"]] = counts.get(r["agency"], 0) + 1
@@ -561,6 +567,7 @@ async def incident_of_action(datasette, action_id: str) -> dict | None:
         "actions": n,
         "agencies_text": agencies_text(counts),
         "text": f"{plural(n, 'action')} by {agencies_text(counts)}",
+        "reports": [{**r, "url": datasette.urls.row(DATABASE, "breaches", tilde_encode(r["id"]))} for r in reports],
         "others": [
             {
                 "id": r["action_id"],

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from etl.agencies import PAID_KINDS
+from etl.agencies import AGENCIES, AGENCY_SHORT, PAID_KINDS
 from etl.citations import canonicalize
 from etl.provisions import resolve
 from kb_site.cells import SECTOR_LABELS
@@ -87,6 +87,18 @@ async def home_figures(datasette) -> dict:
     return await _once(datasette, "home_figures", _home_figures)
 
 
+def _by_agency(rows: list[dict]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Actions and dollars per year as stacked-chart series, one per enforcer in etl.agencies order."""
+    actions: dict[str, dict[str, float]] = {}
+    dollars: dict[str, dict[str, float]] = {}
+    for code, label in AGENCY_SHORT.items():
+        mine = [r for r in rows if r["agency"] == code]
+        if mine:
+            actions[label] = {r["year"]: r["actions"] for r in mine}
+            dollars[label] = {r["year"]: r["dollars"] for r in mine}
+    return actions, dollars
+
+
 async def _home_figures(datasette) -> dict:
     actions = await _one(
         datasette,
@@ -97,6 +109,13 @@ async def _home_figures(datasette) -> dict:
                sum(action_type = 'civil_money_penalty') as penalties
         from enforcement_actions""",
     )
+    by_agency = {
+        r["agency"]: r
+        for r in await _rows(
+            datasette,
+            "select agency, count(*) as n, sum(amount_usd) as dollars from enforcement_actions group by agency",
+        )
+    }
     breaches = await _one(
         datasette,
         """
@@ -117,9 +136,16 @@ async def _home_figures(datasette) -> dict:
     per_year = await _rows(
         datasette,
         """
-        select substr(announced, 1, 4) as year, count(*) as actions, coalesce(sum(amount_usd), 0) as dollars
-        from enforcement_actions where announced is not null group by 1 order by 1""",
+        select cast(year as text) as year, count(*) as actions, coalesce(sum(amount_usd), 0) as dollars
+        from enforcement_actions where year is not null group by 1 order by 1""",
     )
+    agency_years = await _rows(
+        datasette,
+        """
+        select agency, cast(year as text) as year, count(*) as actions, coalesce(sum(amount_usd), 0) as dollars
+        from enforcement_actions where year is not null group by 1, 2""",
+    )
+    actions_by, dollars_by = _by_agency(agency_years)
     breach_types = await _rows(
         datasette,
         """
@@ -133,7 +159,7 @@ async def _home_figures(datasette) -> dict:
         from breaches where year is not null group by year order by year""",
     )
     provisions = await top_provisions(
-        datasette, limit=8, kinds=("standard", "implementation_specification", "paragraph")
+        datasette, limit=8, kinds=("standard", "implementation_specification", "paragraph"), titles=(45,)
     )
     years = _years(per_year)
     by_type: dict[str, dict[str, float]] = defaultdict(dict)
@@ -147,6 +173,11 @@ async def _home_figures(datasette) -> dict:
     }
     return {
         "actions": actions,
+        "by_agency": [
+            {"agency": code, "label": AGENCIES[code], "n": by_agency[code]["n"], "dollars": by_agency[code]["dollars"]}
+            for code in AGENCIES
+            if code in by_agency
+        ],
         "breaches": breaches,
         "exports": exports,
         "counts": counts,
@@ -163,14 +194,16 @@ async def _home_figures(datasette) -> dict:
                                   where entity_type is not null group by entity_type order by n desc""",
         ),
         "charts": {
-            "actions": bar_chart(
-                [(y, next((r["actions"] for r in per_year if r["year"] == y), 0)) for y in years],
-                title="Enforcement actions per year",
+            "actions": stacked_bar_chart(
+                years,
+                actions_by,
+                title="Enforcement actions per year, by enforcer",
                 href=by_year["enforcement_actions"],
             ),
-            "dollars": bar_chart(
-                [(y, next((r["dollars"] for r in per_year if r["year"] == y), 0)) for y in years],
-                title="Dollars per year (settlements and penalties)",
+            "dollars": stacked_bar_chart(
+                years,
+                dollars_by,
+                title="Dollars required paid per year, by enforcer",
                 unit="$",
                 href=by_year["enforcement_actions"],
             ),
@@ -224,13 +257,16 @@ def _provision_link(urls, p: dict, n: int) -> dict:
     )
 
 
-async def top_provisions(datasette, limit: int | None = None, kinds: tuple[str, ...] = ()) -> list[dict]:
-    """Cited provisions, most-cited first (only `kinds`, e.g. ('section', 'paragraph'), when given)."""
+async def top_provisions(
+    datasette, limit: int | None = None, kinds: tuple[str, ...] = (), titles: tuple[int, ...] = ()
+) -> list[dict]:
+    """Cited provisions, most-cited first (only `kinds`, e.g. ('section', 'paragraph'), and only those of
+    the CFR or U.S. Code `titles`, e.g. (45,), when given)."""
     provisions, actions = await provision_tree(datasette)
     rows = [
         _provision_link(datasette.urls, p, len(actions[pid]))
         for pid, p in provisions.items()
-        if actions[pid] and (not kinds or p.get("kind") in kinds)
+        if actions[pid] and (not kinds or p.get("kind") in kinds) and (not titles or p.get("title") in titles)
     ]
     rows.sort(key=lambda r: (-r["actions"], r["id"]))
     return rows[:limit] if limit else rows

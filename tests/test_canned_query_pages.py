@@ -40,7 +40,7 @@ def citing(datasette_url: str) -> str:
 
 def test_a_canned_query_has_its_title_labels_in_words_and_the_sql_folded(citing: str) -> None:
     assert "<h1>Actions citing a provision in a year</h1>" in citing
-    assert headers(citing)[:4] == ["Id", "Announced", "Entity", "Action type"]
+    assert headers(citing)[:4] == ["Id", "Announced", "Entity", "Form of the action"]
     assert not [h for h in headers(citing) if "_" in h]
     assert re.search(r'<details class="kb-sql">\s*<summary>The SQL behind this list</summary>', citing)
     assert '<label for="qp1">' in citing and ">Provision</label>" in citing

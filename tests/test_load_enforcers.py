@@ -377,3 +377,26 @@ def test_check_curated_names_a_bad_line_of_another_enforcers_list(tmp_path):
     result = CliRunner().invoke(cli, ["check-curated", str(tmp_path / "ocr_actions.jsonl")])
     assert result.exit_code == 1
     assert "doj_hipaa_criminal.jsonl:2: field 'confidence'" in result.output
+
+
+# --- over HTTP ------------------------------------------------------------------------------------
+
+
+def test_the_table_api_filters_by_agency(datasette_url, built_db):
+    import httpx
+
+    rows = httpx.get(
+        f"{datasette_url}/kb/enforcement_actions.json",
+        params={"agency": "ftc", "_shape": "array", "_size": "max"},
+        timeout=60,
+    ).json()
+    expected = built_db.execute("select count(*) from enforcement_actions where agency = 'ftc'").fetchone()[0]
+    assert len(rows) == expected == len(_records("ftc_actions.jsonl"))
+    assert {r["agency"] for r in rows} == {"ftc"}
+    goodrx = [r for r in rows if r["entity"].startswith("GoodRx")]
+    assert [(r["announced"], r["amount_usd"]) for r in goodrx] == [("2023-02-01", 1_500_000)]
+    facets = httpx.get(
+        f"{datasette_url}/kb/enforcement_actions.json", params={"_facet": "agency", "_size": "0"}, timeout=60
+    ).json()["facet_results"]["agency"]["results"]
+    counts = dict(built_db.execute("select agency, count(*) from enforcement_actions group by agency").fetchall())
+    assert {f["value"]: f["count"] for f in facets} == counts

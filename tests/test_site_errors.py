@@ -223,7 +223,13 @@ def test_search_on_a_table_with_full_text_search_still_filters(datasette_url: st
 # ------------------------------------------------------------------ CORS on every route the site registers
 
 
-SAMPLE_VALUES = {"provision_id": "164.308", "fmt": "md", "format": ".json"}
+SAMPLE_VALUES = {
+    "provision_id": "164.308",
+    "fmt": "md",
+    "format": ".json",
+    "agency": "ftc",
+    "incident_id": "anthem-2015-cyberattack",
+}
 
 
 def _route_paths(pattern: str, values: dict[str, str]) -> list[str]:
