@@ -193,6 +193,7 @@ def build_mini_kb(path: Path) -> sqlite_utils.Database:
                 "amount_usd": a,
                 "summary": s,
                 "incident": json.dumps(inc),
+                "agency": "ocr",  # every enforcer's actions share the table (etl/agencies.py)
             }
             for i, e, d, t, a, inc, s, _ in ACTIONS
         ],

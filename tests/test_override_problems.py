@@ -22,7 +22,15 @@ from etl import override_problems
 from etl.context import BuildContext
 
 CURATED = REPO_ROOT / "data" / "curated"
-OVERRIDE_FILES = ("entity_overrides.csv", "link_overrides.csv", "sector_overrides.csv", "topic_overrides.csv")
+# The reviewed files that name records of the full snapshot (incident_links.csv: the reports and actions of an
+# incident), whose rows a smaller build skips and lists.
+OVERRIDE_FILES = (
+    "entity_overrides.csv",
+    "link_overrides.csv",
+    "sector_overrides.csv",
+    "topic_overrides.csv",
+    "incident_links.csv",
+)
 SKIPPED_LINE = re.compile(
     r"^(?P<file>.+?):(?P<line>\d+): field '(?P<field>[^']*)': (?P<reason>.*) \(override skipped\)$", re.M
 )
@@ -165,9 +173,8 @@ def test_a_malformed_override_still_stops_the_build(small_build):
     root = small_build["root"]
     curated = root / "curated-malformed"
     curated.mkdir()
-    for path in CURATED.iterdir():
-        if path.is_file():
-            (curated / path.name).symlink_to(path)
+    for path in CURATED.iterdir():  # files and the beyond_ocr/ folder
+        (curated / path.name).symlink_to(path)
     bad = curated / "topic_overrides.csv"
     bad.unlink()
     text = (CURATED / "topic_overrides.csv").read_text(encoding="utf-8")

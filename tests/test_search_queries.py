@@ -120,7 +120,9 @@ def kb() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:")
     conn.executescript("""
         create table enforcement_actions (id text primary key, entity text, announced text, year integer,
-            action_type text, amount_usd integer, state text, sector text, summary text);
+            action_type text, amount_usd integer, state text, sector text, summary text,
+            agency text not null default 'ocr', states text default '[]', multistate integer default 0,
+            sentence text);
         create virtual table enforcement_actions_search using fts5(entity, summary, incident_text, notes, documents,
             tokenize='porter');
         create table action_provisions (action_id text, provision_id text);
@@ -131,7 +133,9 @@ def kb() -> sqlite3.Connection:
     for a in ACTIONS:
         year = int(a[2][:4]) if a[2] else None
         cursor = conn.execute(
-            "insert into enforcement_actions values (?, ?, ?, ?, ?, ?, ?, ?, ?)", [*a[:3], year, *a[3:8]]
+            "insert into enforcement_actions (id, entity, announced, year, action_type, amount_usd, state, sector,"
+            " summary) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [*a[:3], year, *a[3:8]],
         )
         conn.execute(
             "insert into enforcement_actions_search (rowid, entity, summary) values (?, ?, ?)",

@@ -73,7 +73,9 @@ def test_ransomware_actions_come_first_with_the_word_marked(datasette_url: str, 
 def test_date_order_is_newest_first(datasette_url: str) -> None:
     a = answer(datasette_url, q="ransomware", kind="actions", sort="date", per_page="100")
     dates = [r["date"] for r in a["results"]]
-    assert a["sort"] == "date" and dates == sorted(dates, reverse=True)
+    dated = [d for d in dates if d]
+    assert a["sort"] == "date" and dated == sorted(dated, reverse=True)
+    assert dates == dated + [None] * (len(dates) - len(dated))  # undated actions (known by year only) last
 
 
 # ------------------------------------------------------------------ filters and chips
@@ -174,7 +176,7 @@ def test_csv_holds_every_result_in_order(datasette_url: str) -> None:
     r = get(datasette_url, "/-/search.csv", q="encryption", kind="actions")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
-    assert lines[0].startswith("id,url,title,date,type_label,amount_usd")
+    assert lines[0].startswith("id,url,title,date,agency,agency_label,type_label,amount_usd")
     ids = [line.split(",", 1)[0] for line in lines[1:]]
     assert ids == [x["id"] for p in pages for x in p["results"]] and len(ids) == pages[0]["total"]
 
