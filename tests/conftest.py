@@ -42,6 +42,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.build)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the small `kb build` runs of this pytest process (tests/snapshot_builds.py)."""
+    import snapshot_builds
+
+    snapshot_builds.SHARED_CACHE = tmp_path_factory.getbasetemp() / "shared-embeddings"
+    return snapshot_builds.SHARED_CACHE
+
+
 @pytest.fixture
 def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(tmp_path / "test.db")

@@ -71,7 +71,15 @@ def make_snapshot(root: Path, exports: dict[str, bytes], name: str = "snapshot")
     return snapshot
 
 
-def build_command(root: Path, snapshot: Path) -> list[str]:
+# The embedding cache the small builds of one pytest process share (set by conftest's `shared_embeddings`):
+# vectors are keyed by content hash and model, so a build that shares it writes the same database, and the
+# same 300-odd action texts are embedded once per process instead of once per build. A test that counts
+# what a build embeds (tests/test_crash.py) asks for a cache of its own.
+SHARED_CACHE: Path | None = None
+
+
+def build_command(root: Path, snapshot: Path, own_cache: bool = False) -> list[str]:
+    cache = root / "cache" if own_cache or SHARED_CACHE is None else SHARED_CACHE
     return [
         KB,
         "build",
@@ -82,7 +90,7 @@ def build_command(root: Path, snapshot: Path) -> list[str]:
         "--raw-dir",
         str(root / "raw"),
         "--cache-dir",
-        str(root / "cache"),
+        str(cache),
         "--curated-dir",
         str(curated_dir(root)),
     ]
@@ -93,8 +101,10 @@ def build_env() -> dict[str, str]:
     return dict(os.environ, PYTHONUNBUFFERED="1")
 
 
-def run_build(root: Path, snapshot: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(build_command(root, snapshot), capture_output=True, text=True, cwd=REPO_ROOT, env=build_env())
+def run_build(root: Path, snapshot: Path, own_cache: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        build_command(root, snapshot, own_cache), capture_output=True, text=True, cwd=REPO_ROOT, env=build_env()
+    )
 
 
 def sha256(path: Path) -> str:

@@ -90,7 +90,7 @@ def _cache_rows(cache: Path) -> int:
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("crash")
-    result = run_build(root, make_snapshot(root, {JULY: _export(JULY, 5)}, name="snapshot-small"))
+    result = run_build(root, make_snapshot(root, {JULY: _export(JULY, 5)}, name="snapshot-small"), own_cache=True)
     assert result.returncode == 0, result.stdout + result.stderr
     snapshot = make_snapshot(
         root, {ARCHIVE: _export(ARCHIVE, ARCHIVE_RECORDS), APRIL: _export(APRIL), JULY: _export(JULY)}
@@ -106,7 +106,7 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_kill_while_loading_keeps_the_previous_database(baseline: dict) -> None:
     root = baseline["root"]
-    build = WatchedBuild(build_command(root, baseline["snapshot"]))
+    build = WatchedBuild(build_command(root, baseline["snapshot"], own_cache=True))
     build.wait_for(lambda: build.printed("load   provisions"), "loading stage")  # load_breaches runs next
     build.kill()
     output = "".join(build.lines)
@@ -125,7 +125,7 @@ def test_kill_while_embedding_then_rebuild_reuses_the_committed_vectors(baseline
     root, cache = baseline["root"], baseline["cache"]
     before = _cache_rows(cache)  # the baseline's vectors (the enforcement actions)
     assert before > 0
-    build = WatchedBuild(build_command(root, baseline["snapshot"]))
+    build = WatchedBuild(build_command(root, baseline["snapshot"], own_cache=True))
     build.wait_for(lambda: build.printed("embed  texts"), "embedding progress line")
     build.wait_for(lambda: _cache_rows(cache) > before, "committed batch in the embedding cache")
     build.kill()
@@ -134,7 +134,7 @@ def test_kill_while_embedding_then_rebuild_reuses_the_committed_vectors(baseline
     assert committed > before
     assert sha256(baseline["db"]) == baseline["sha"]
 
-    result = run_build(root, baseline["snapshot"])
+    result = run_build(root, baseline["snapshot"], own_cache=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
     embedded, reused = map(int, EMBED_LINE.search(result.stdout).groups())
