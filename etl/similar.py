@@ -57,8 +57,10 @@ with without would you your find me show cases case like similar""".split()
 Encoder = Callable[[Sequence[str]], np.ndarray]
 
 
-# Embeds queries while the calling thread runs BM25 on its connection: the two take about as long, and
-# ONNX Runtime and SQLite both release the GIL, so a hybrid search on 2 cores costs the longer of the two.
+# Embeds a query and scores the vectors while the calling thread runs BM25 on its connection: ONNX Runtime,
+# numpy's einsum and SQLite all release the GIL, so with a core free a hybrid search costs the longer of the
+# two. Made once per process. With no core free (other work on a 2-core machine) the two run one after the
+# other; the thread then costs nothing measurable (docs/benchmarks.md).
 _EMBED = ThreadPoolExecutor(max_workers=2, thread_name_prefix="query-embed")
 
 
@@ -125,10 +127,33 @@ def fts_query(text: str) -> str | None:
     return " OR ".join('"{}"*'.format(stem(t).replace('"', '""')) for t in terms)
 
 
+_WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _starts_a_word(prefix: str, lowered: str) -> bool:
+    """Whether a word of `lowered` (a run of \\w characters) starts with `prefix`, found with str.find rather
+    than by splitting the text into words (5x faster on a result's text; the same answer, tested)."""
+    if not prefix:
+        return _WORD_CHAR.search(lowered) is not None  # "" starts every word: true if there is one
+    if not _WORD.fullmatch(prefix):
+        return False  # a word never holds a non-word character
+    at = lowered.find(prefix)
+    while at != -1:
+        if at == 0 or not _WORD_CHAR.match(lowered, at - 1):
+            return True
+        at = lowered.find(prefix, at + 1)
+    return False
+
+
+def _matched(prefixes: Sequence[tuple[str, str]], text: str | None) -> list[str]:
+    lowered = (text or "").lower()
+    return [term for term, prefix in prefixes if _starts_a_word(prefix, lowered)]
+
+
 def matched_terms(terms: Iterable[str], text: str) -> list[str]:
     """The query terms (as the user wrote them) whose stem starts a word of text."""
-    words = set(re.findall(r"\w+", (text or "").lower()))
-    return [t for t, prefix in ((t, stem(t)) for t in terms) if any(w.startswith(prefix) for w in words)]
+    return _matched([(t, stem(t)) for t in terms], text)
 
 
 # ---- the vector index -------------------------------------------------------------------------------
@@ -170,9 +195,18 @@ class SimilarIndex:
     def __post_init__(self) -> None:
         self._position = {key: i for i, key in enumerate(self.keys)}
         self._kind = np.asarray([k for k, _ in self.keys])
-        self._ids = np.asarray([i for _, i in self.keys], dtype=object)
+        self._is_action = self._kind == "action"
+        self._kinds_allowed: dict[tuple[str, ...], np.ndarray] = {}  # per kinds asked for: items of those kinds
         if self.whole is None:
             self.whole = np.ones(len(self.matrix), dtype=bool)
+
+    def _allowed(self, kinds: Sequence[str]) -> np.ndarray:
+        """A fresh boolean mask of the items of `kinds` (made once per kinds, then copied)."""
+        key = tuple(kinds)
+        mask = self._kinds_allowed.get(key)
+        if mask is None:
+            mask = self._kinds_allowed[key] = np.isin(self._kind, list(key))
+        return mask.copy()
 
     def item_vectors(self, kind: str, item_id: str, whole_only: bool = False) -> np.ndarray:
         i = self._position.get((kind, item_id))
@@ -207,16 +241,27 @@ class SimilarIndex:
     ) -> list[tuple[str, str, float]]:
         """The n best items of `kinds`; `actions`, when given, the only enforcement actions allowed."""
         scores = self.scores(query_vectors, whole_only)
-        allowed = np.isin(self._kind, list(kinds))
+        allowed = self._allowed(kinds)
         if actions is not None:
-            allowed &= (self._kind != "action") | np.isin(self._ids, list(actions))
+            listed = np.zeros(len(self.keys), dtype=bool)
+            listed[[i for a in actions if (i := self._position.get(("action", a))) is not None]] = True
+            allowed &= ~self._is_action | listed
         if exclude is not None and exclude in self._position:
             allowed[self._position[exclude]] = False
         candidates = np.flatnonzero(allowed)
         if len(candidates) == 0:
             return []
-        part = candidates[np.argsort(-scores[candidates], kind="stable")[:n]]
-        return [(*self.keys[i], float(scores[i])) for i in part]
+        return [(*self.keys[i], float(scores[i])) for i in candidates[_best(-scores[candidates], n)]]
+
+
+def _best(costs: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the n lowest costs, lowest first, equal costs in position order: the first n of a stable
+    argsort, without sorting all of them (a partition finds the n-th cost; only those up to it are sorted)."""
+    if len(costs) > n:
+        nth = np.partition(costs, n - 1)[n - 1]
+        within = np.flatnonzero(costs <= nth)  # the n best and any ties of the n-th, in position order
+        return within[np.argsort(costs[within], kind="stable")[:n]]
+    return np.argsort(costs, kind="stable")
 
 
 # ---- search -----------------------------------------------------------------------------------------
@@ -232,10 +277,16 @@ def _split(key: str) -> tuple[str, str]:
 
 
 def bm25_rank(
-    conn: sqlite3.Connection, text: str, kinds: Sequence[str], n: int, agencies: Sequence[str] = ()
+    conn: sqlite3.Connection,
+    text: str,
+    kinds: Sequence[str],
+    n: int,
+    agencies: Sequence[str] = (),
+    columns: dict[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[str, str, float]]:
     """[(kind, id, bm25 score)] best first (FTS5's bm25() is negative: lower is better); actions of
-    `agencies` only when given."""
+    `agencies` only when given. `columns`: a cache of fts_columns per kind for this database (a Searcher's),
+    filled on first use; without it the FTS tables' columns are read on every call."""
     match = fts_query(text)
     if match is None:
         return []
@@ -253,18 +304,24 @@ def bm25_rank(
             f"where [{fts}] match ?{only} order by score, rowid limit ?) f join [{table}] t on t.rowid = f.rowid "
             f"order by f.score, t.id"
         )
-        hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (_in_columns(conn, kind, match), *params, n))]
+        if columns is None:
+            searched = fts_columns(conn, kind)
+        elif kind in columns:
+            searched = columns[kind]
+        else:
+            searched = columns[kind] = fts_columns(conn, kind)
+        restricted = f"{{{' '.join(searched)}}} : ({match})" if searched else match
+        hits += [(kind, row[0], row[1]) for row in conn.execute(sql, (restricted, *params, n))]
     return sorted(hits, key=lambda h: (h[2], h[0], h[1]))[:n]
 
 
-def _in_columns(conn: sqlite3.Connection, kind: str, match: str) -> str:
-    """Restrict a MATCH expression to FTS_COLUMNS[kind] (those the FTS table has)."""
+def fts_columns(conn: sqlite3.Connection, kind: str) -> tuple[str, ...]:
+    """The columns of FTS_COLUMNS[kind] that its FTS table has, to restrict a MATCH to; () for all columns."""
     wanted = FTS_COLUMNS[kind]
     if wanted is None:
-        return match
+        return ()
     present = {row[1] for row in conn.execute(f"pragma table_info([{FTS_TABLES[kind][1]}])")}
-    columns = [c for c in wanted if c in present]
-    return f"{{{' '.join(columns)}}} : ({match})" if columns else match
+    return tuple(c for c in wanted if c in present)
 
 
 def _validate(k: int, kind: str, ranker: str) -> None:
@@ -283,6 +340,11 @@ class Searcher:
 
     index: SimilarIndex
     encoder: Encoder | None = None
+
+    def __post_init__(self) -> None:
+        # The FTS columns searched per kind, read from the database on the first search: a Searcher serves one
+        # database, whose schema does not change (reading it cost each search two pragma queries).
+        self._fts_columns: dict[str, tuple[str, ...]] = {}
 
     def search(
         self,
@@ -307,11 +369,12 @@ class Searcher:
         if ranker in ("vector", "hybrid"):
             if self.encoder is None:
                 raise SearchError("this searcher has no query encoder")
-            embedding = _EMBED.submit(self.encoder, [query])
+            encoder, actions = self.encoder, agency_action_ids(conn, agencies)  # the connection: this thread only
+            vector_ranked = _EMBED.submit(lambda: self.index.rank(encoder([query]), kinds, CANDIDATES, actions=actions))
         if ranker in ("bm25", "hybrid"):
-            bm25_hits = bm25_rank(conn, query, kinds, CANDIDATES, agencies)
+            bm25_hits = bm25_rank(conn, query, kinds, CANDIDATES, agencies, self._fts_columns)
         if ranker in ("vector", "hybrid"):
-            hits = self.index.rank(embedding.result(), kinds, CANDIDATES, actions=agency_action_ids(conn, agencies))
+            hits = vector_ranked.result()
             vec = [_key(kd, i) for kd, i, _ in hits]
             lists.append(vec)
             if ranker == "vector":
@@ -422,6 +485,7 @@ def describe(
         else {}
     )
     provisions = _provisions(conn, action_ids)
+    prefixes = [(t, stem(t)) for t in terms]
     like_provisions = {p["id"] for p in provisions.get(like, []) if p["id"]} if like else set()
     results = []
     for (kind, item_id), score, ranks in hits:
@@ -465,7 +529,7 @@ def describe(
             text += " " + (entity or "")
         item["score"] = round(float(score), 6)
         item["ranks"] = ranks
-        item["matched_terms"] = matched_terms(terms, text)
+        item["matched_terms"] = _matched(prefixes, text)
         item["shared_provisions"] = [p for p in own if p["id"] in like_provisions]
         results.append(item)
     return results

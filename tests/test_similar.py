@@ -5,6 +5,7 @@ Ranking tests use the real model on the hand-written mini corpus of tests/simila
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
@@ -131,6 +132,28 @@ def test_matched_terms():
     assert similar.matched_terms(["laptops", "stolen", "ransom"], "A laptop was stolen.") == ["laptops", "stolen"]
 
 
+def reference_matched_terms(terms, text):
+    """matched_terms as first written: split the text into words, then look for a word with each stem."""
+    words = set(re.findall(r"\w+", (text or "").lower()))
+    return [t for t, prefix in ((t, similar.stem(t)) for t in terms) if any(w.startswith(prefix) for w in words)]
+
+
+WORDISH = st.text(alphabet=st.sampled_from("abcdeés_-' 1İ\u0301\n"), max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(WORDISH, max_size=5), st.one_of(st.none(), st.text(max_size=80), WORDISH))
+def test_matched_terms_agrees_with_splitting_into_words(terms, text):
+    assert similar.matched_terms(terms, text) == reference_matched_terms(terms, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.5, -1.0, 0.25, 2.0, -np.inf, 0.0]), max_size=30), st.integers(1, 12))
+def test_best_is_the_head_of_a_stable_sort(costs, n):
+    array = np.asarray(costs, dtype=np.float32)
+    assert similar._best(array, n).tolist() == np.argsort(array, kind="stable")[:n].tolist()
+
+
 # ---- ranking with the real model --------------------------------------------------------------------
 
 
@@ -251,6 +274,86 @@ def test_like_unknown_action(searcher):
     conn, s = searcher
     with pytest.raises(similar.SearchError, match="no enforcement action"):
         s.like(conn, "1999-01-01-nobody")
+
+
+# ---- the same results as a straightforward implementation -------------------------------------------
+
+
+def reference_search(conn, index, encoder, query, k=10, kind="all", ranker="hybrid", agencies=()):
+    """Searcher.search as first written, one step after the other: the vector scores of every item fully
+    sorted, the FTS columns read on every query, matched terms by splitting each result's text into words."""
+    kinds = similar.KINDS[kind]
+    lists, ranks, scores = [], {}, {}
+    if ranker in ("vector", "hybrid"):
+        sims = np.einsum("qd,nd->qn", np.asarray(encoder([query]), dtype=np.float32), index.matrix)
+        item_scores = np.maximum.reduceat(sims.max(axis=0), index.starts)
+        kinds_of = np.asarray([kd for kd, _ in index.keys])
+        allowed = np.isin(kinds_of, list(kinds))
+        actions = similar.agency_action_ids(conn, agencies)
+        if actions is not None:
+            ids_of = np.asarray([i for _, i in index.keys], dtype=object)
+            allowed &= (kinds_of != "action") | np.isin(ids_of, list(actions))
+        candidates = np.flatnonzero(allowed)
+        best = candidates[np.argsort(-item_scores[candidates], kind="stable")[: similar.CANDIDATES]]
+        vec = [f"{index.keys[i][0]}:{index.keys[i][1]}" for i in best]
+        lists.append(vec)
+        scores = {key: float(item_scores[i]) for key, i in zip(vec, best, strict=True)}
+        for r, key in enumerate(vec, 1):
+            ranks.setdefault(key, {})["vector"] = r
+    if ranker in ("bm25", "hybrid"):
+        bm25 = similar.bm25_rank(conn, query, kinds, similar.CANDIDATES, agencies)  # no column cache
+        lists.append([f"{kd}:{i}" for kd, i, _ in bm25])
+        if ranker == "bm25":
+            scores = {f"{kd}:{i}": -s for kd, i, s in bm25}
+        for r, (kd, i, _) in enumerate(bm25, 1):
+            ranks.setdefault(f"{kd}:{i}", {})["bm25"] = r
+    fused = similar.rrf(lists)[:k] if ranker == "hybrid" else [(key, scores[key]) for key in lists[0][:k]]
+    hits = [(tuple(key.split(":", 1)), score, ranks.get(key, {})) for key, score in fused]
+    results = similar.describe(conn, hits)
+    terms = similar.query_terms(query)
+    for item in results:
+        item["matched_terms"] = reference_matched_terms(terms, _result_text(conn, item))
+    return results
+
+
+def _result_text(conn, item):
+    """The text describe() looks for the query's words in."""
+    if item["kind"] == "action":
+        summary, incident, entity = conn.execute(
+            "select summary, incident, entity from enforcement_actions where id = ?", (item["id"],)
+        ).fetchone()
+        return " ".join([summary or "", " ".join(json.loads(incident) if incident else [])]) + " " + (entity or "")
+    description, breach_type, location, entity = conn.execute(
+        "select description, breach_type, location, entity_name from breaches where id = ?", (item["id"],)
+    ).fetchone()
+    return " ".join([description or "", breach_type or "", location or "", entity or ""])
+
+
+def assert_same_as_reference(conn, s, queries, agencies_sets):
+    for query in queries:
+        for kind in similar.KINDS:
+            for ranker in similar.RANKERS:
+                for agencies in agencies_sets:
+                    args = {"k": 100, "kind": kind, "ranker": ranker, "agencies": agencies}
+                    expected = reference_search(conn, s.index, s.encoder, query, **args)
+                    assert s.search(conn, query, **args) == expected, (query, args)
+
+
+def test_search_gives_the_results_of_the_straightforward_implementation(searcher):
+    conn, s = searcher
+    queries = ["malware held our patient data hostage", "laptop stolen from a doctor's car", "Yelp reviews"]
+    assert_same_as_reference(conn, s, queries, [(), ("ocr",), ("ftc", "doj")])
+
+
+def test_real_build_search_gives_the_results_of_the_straightforward_implementation(built):
+    """Every labelled query of the search evaluation, each kind and ranker: ids, scores, ranks, matched terms."""
+    lines = (Path(__file__).resolve().parent.parent / "bench" / "eval_queries.jsonl").read_text().splitlines()
+    queries = [json.loads(line)["query"] for line in lines if line.strip()]
+    conn = sqlite3.connect(built["db"])
+    try:
+        assert_same_as_reference(conn, similar.open_searcher(conn), queries, [(), ("state_ag",)])
+    finally:
+        conn.close()
 
 
 # ---- kb similar -------------------------------------------------------------------------------------
