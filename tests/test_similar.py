@@ -346,9 +346,10 @@ def test_search_gives_the_results_of_the_straightforward_implementation(searcher
 
 
 def test_real_build_search_gives_the_results_of_the_straightforward_implementation(built):
-    """Every labelled query of the search evaluation, each kind and ranker: ids, scores, ranks, matched terms."""
+    """Every third labelled query of the search evaluation, each kind and ranker: ids, scores, ranks, matched
+    terms (all of them took 33 s of a test run; the mini corpus above runs every combination)."""
     lines = (Path(__file__).resolve().parent.parent / "bench" / "eval_queries.jsonl").read_text().splitlines()
-    queries = [json.loads(line)["query"] for line in lines if line.strip()]
+    queries = [json.loads(line)["query"] for line in lines if line.strip()][::3]
     conn = sqlite3.connect(built["db"])
     try:
         assert_same_as_reference(conn, similar.open_searcher(conn), queries, [(), ("state_ag",)])
