@@ -666,6 +666,8 @@ def timeline_items(entity_id: str, reports: list[dict], actions: list[dict], lin
     for (kind, rid), row in by_id.items():
         is_breach = kind == "breach"
         action_label = ACTION_TYPE_LABELS.get(row.get("action_type") or "", "Enforcement action")
+        if row.get("agency") and row["agency"] != "ocr":  # whose action it is, when not OCR's
+            action_label = f"{AGENCY_SHORT.get(row['agency'], row['agency'])} · {action_label}"
         items.append(
             {
                 "kind": kind,
@@ -761,7 +763,7 @@ async def entity_page(datasette, entity_id: str) -> dict | None:
     actions = await _rows(
         datasette,
         """
-        select id, announced as date, entity, entity_id, state, action_type, amount_usd, entity_type, sector
+        select id, announced as date, entity, entity_id, state, action_type, amount_usd, entity_type, sector, agency
         from enforcement_actions
         where entity_id = :id or id in (select l.action_id from breach_action_links l
                                         join breaches b on b.id = l.breach_id where b.entity_id = :id)
