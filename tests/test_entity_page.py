@@ -147,6 +147,7 @@ def test_an_entity_without_actions_and_the_kaiser_health_plan(datasette_url: str
     assert actions and {a for a, _ in actions} == {"state_ag"}
     paid = sum(amount or 0 for _, amount in actions)
     assert f"12 breach reports · {len(actions)} enforcement actions · ${paid:,} paid" in words
+    assert words.count("State AG · ") == len(actions)  # the timeline says whose action each is
     bare = built_db.execute(
         "select id from entities where id not in (select entity_id from enforcement_actions where entity_id is not null)"
         " and id in (select entity_id from breaches) order by id limit 1"
