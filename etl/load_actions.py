@@ -45,7 +45,7 @@ from etl import action_search
 from etl.citations import canonical_citations, canonicalize
 from etl.context import BuildContext, BuildError
 from etl.curated import CURATED_FILE, read_curated
-from etl.normalize.names import name_key, name_keys, slugify
+from etl.normalize.names import name_key, name_keys, slugify, unique_slug
 
 Echo = Callable[[str], None]
 CRAWLED_SOURCE = "hhs_enforcement"
@@ -172,15 +172,6 @@ OWN_TABLES = (
 def action_slug(entity: str, announced: str | None) -> str:
     """`2018-10-15-anthem`, `undated-inmediata-health-group` (before de-duplication)."""
     return f"{announced or 'undated'}-{slugify(name_key(entity))}"
-
-
-def _unique(slug: str, taken: set[str]) -> str:
-    candidate, n = slug, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{slug}-{n}"
-    taken.add(candidate)
-    return candidate
 
 
 def curated_action(record: dict[str, Any], action_id: str, line: int) -> dict[str, Any]:
@@ -571,7 +562,7 @@ def merge_crawled(
             result.report.append(f"merge  {url} -> {', '.join(a['id'] for a in targets)} ({how})")
         else:
             new = _crawled_action(
-                extracted, _unique(action_slug(extracted["entity"], extracted.get("announced")), taken), url
+                extracted, unique_slug(action_slug(extracted["entity"], extracted.get("announced")), taken), url
             )
             result.actions.append(new)
             result.new_actions += 1
@@ -693,7 +684,7 @@ def load(
     taken: set[str] = set()
     actions, provisions = [], []
     for rec in records:
-        action_id = _unique(action_slug(rec.record["entity"], rec.record["announced"]), taken)
+        action_id = unique_slug(action_slug(rec.record["entity"], rec.record["announced"]), taken)
         actions.append(curated_action(rec.record, action_id, rec.line))
         provisions += curated_provisions(action_id, rec.record, resolve)
     echo(f"load   curated {curated_path.name}: lines {lines} = loaded {len(records)} + rejected {len(bad_lines)}")

@@ -35,7 +35,7 @@ from etl.agencies import AMOUNT_KINDS
 from etl.citations import canonical_citations
 from etl.context import BuildContext, BuildError, Echo
 from etl.normalize.enforcers import Amount, RecordError, normalize
-from etl.normalize.names import name_key, slugify
+from etl.normalize.names import name_key, slugify, unique_slug
 
 FOLDER = "beyond_ocr"
 SOURCES = {
@@ -106,18 +106,8 @@ def action_id(action: dict[str, Any]) -> str:
     prefix = action["agency"].replace("_", "-")
     if action["agency"] == "state_ag":
         prefix += "-" + (action["ag_state"].lower() if action["ag_state"] else "multistate")
-    when = action["announced"] or (str(action["year"]) if action["year"] else "undated")
-    if action["agency"] == "doj":
-        s = action["sentence"]
-        when = next((m.group(0) for m in map(_LEADING_DATE.match, filter(None, _steps(s))) if m), when)
+    when = action.get("first_step") or action["announced"] or (str(action["year"]) if action["year"] else "undated")
     return f"{prefix}-{when}-{slugify(name_key(action['entity']))}"
-
-
-_LEADING_DATE = re.compile(r"\d{4}(?:-\d{2}){0,2}")
-
-
-def _steps(sentence: dict[str, Any]) -> list[str | None]:
-    return [sentence.get("charged"), sentence.get("plea_or_verdict"), sentence.get("sentenced")]
 
 
 def action_row(action: dict[str, Any], action_id: str, line: int) -> dict[str, Any]:
@@ -197,15 +187,6 @@ def basis_provisions(action_id: str, action: dict[str, Any], resolve: Any) -> li
     return out
 
 
-def _unique(slug: str, taken: set[str]) -> str:
-    candidate, n = slug, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{slug}-{n}"
-    taken.add(candidate)
-    return candidate
-
-
 def read_source(path: Path, agency: str, amounts: dict[str, list[Amount]]) -> tuple[list[tuple[int, dict]], list[dict]]:
     """(line, normalized action) of each good line of one file, and a rejected_rows row for each bad one."""
     good, bad = [], []
@@ -269,7 +250,7 @@ def load(db: sqlite_utils.Database, folder: Path, echo: Echo = print, resolve: A
             echo(f"reject {e['file']}:{e['line']}: field {e['field']!r}: {e['reason']}")
         rejected += bad
         for line, action in good:
-            aid = _unique(action_id(action), taken)
+            aid = unique_slug(action_id(action), taken)
             actions.append(action_row(action, aid, line))
             provisions += basis_provisions(aid, action, resolve)
             money += [

@@ -154,6 +154,28 @@ def _states(record: dict[str, Any]) -> tuple[list[str], list[str], str | None]:
     return states, leads, "; ".join(notes) or None
 
 
+def _not_given() -> dict[str, Any]:
+    """The fields of the action shape an enforcer's records may not give, as "not given" (a fresh dict)."""
+    return {
+        "entity_type_detail": None,
+        "amount_usd": None,
+        "amount_note": None,
+        "states": [],
+        "lead_states": [],
+        "multistate": False,
+        "states_note": None,
+        "state": None,
+        "cites_hipaa": None,
+        "hipaa_basis": None,
+        "individuals_affected": None,
+        "individuals_affected_text": None,
+        "same_incident_note": None,
+        "docket": None,
+        "forum": None,
+        "sentence": None,
+    }
+
+
 def state_ag_form(action_form: str) -> str:
     """settlement (AOD) -> assurance_of_voluntary_compliance; 'complaint (pending)' -> complaint; ..."""
     lowered = action_form.lower()
@@ -181,6 +203,7 @@ def state_ag_action(record: dict[str, Any], amounts: list[Amount] | None) -> dic
     form = _text(record, "action_form")
     assert form is not None
     return {
+        **_not_given(),
         "agency": "state_ag",
         "source_record": _text(record, "id"),
         "entity": display_name(entity),
@@ -199,7 +222,6 @@ def state_ag_action(record: dict[str, Any], amounts: list[Amount] | None) -> dic
         "states_note": states_note,
         # `state` is the entity's own state (as in OCR's rows), which the records do not give: the attorney
         # general's state is in `states`, and `ag_state` names a single-state action's id.
-        "state": None,
         "ag_state": states[0] if len(states) == 1 and not states_note else None,
         "legal_basis": [str(x) for x in _list(record, "laws_cited")],
         "cites_hipaa": record.get("cites_hipaa"),
@@ -213,9 +235,6 @@ def state_ag_action(record: dict[str, Any], amounts: list[Amount] | None) -> dic
         "evidence": _evidence(_list(record, "evidence_urls")),
         "confidence": _confidence(record),
         "notes": _text(record, "notes", required=False),
-        "docket": None,
-        "forum": None,
-        "sentence": None,
     }
 
 
@@ -255,11 +274,11 @@ def ftc_action(record: dict[str, Any], amounts: list[Amount] | None) -> dict[str
     year = int(dated[:4]) if dated else _year_in_id(record)
     basis = [str(x) for x in _list(record, "legal_basis")]
     return {
+        **_not_given(),
         "agency": "ftc",
         "source_record": _text(record, "id"),
         "entity": display_name(respondent),
         "entity_detail": respondent,
-        "entity_type_detail": None,
         "announced": announced,
         "year": year,
         "action_type": ftc_form(record),
@@ -267,18 +286,8 @@ def ftc_action(record: dict[str, Any], amounts: list[Amount] | None) -> dict[str
         "amounts": amounts,
         "amount_usd": paid_total(amounts) if amounts else None,
         "amount_note": _text(record, "amount_note", required=False),
-        "states": [],
-        "lead_states": [],
-        "multistate": False,
-        "states_note": None,
-        "state": None,
         "legal_basis": basis,
-        "cites_hipaa": None,
-        "hipaa_basis": None,
         "summary": _text(record, "summary"),
-        "individuals_affected": None,
-        "individuals_affected_text": None,
-        "same_incident_note": None,
         "evidence": _evidence([e.get("url") for e in _list(record, "evidence") if isinstance(e, dict)]),
         "confidence": _confidence(record),
         "notes": _text(record, "notes", required=False),
@@ -286,7 +295,6 @@ def ftc_action(record: dict[str, Any], amounts: list[Amount] | None) -> dict[str
         "forum": _text(record, "forum", required=False),
         "hbnr_action": bool(record.get("hbnr_action")),
         "category": _text(record, "category", required=False),
-        "sentence": None,
     }
 
 
@@ -358,6 +366,7 @@ def doj_case(record: dict[str, Any], amounts: list[Amount] | None) -> dict[str, 
     outcome = _text(record, "outcome_status")
     assert outcome is not None
     return {
+        **_not_given(),
         "agency": "doj",
         "source_record": _text(record, "id"),
         "entity": display_name(defendant),
@@ -368,23 +377,15 @@ def doj_case(record: dict[str, Any], amounts: list[Amount] | None) -> dict[str, 
         # leaves the action undated rather than dated by an earlier step).
         "announced": next((f for f, w in zip(full, written, strict=True) if w), None),
         "year": int(last_written[:4]) if last_written else _year_in_id(record),
+        # the first step as written (charge, else plea or verdict, else sentence): it names the case's id
+        "first_step": next((w for w in reversed(written) if w), None),
         "action_type": doj_form(dates, outcome),
         "form_detail": outcome,
         "amounts": amounts or [],
-        "amount_usd": None,
-        "amount_note": None,
-        "states": [],
-        "lead_states": [],
-        "multistate": False,
-        "states_note": None,
-        "state": None,
         "legal_basis": [str(x) for x in _list(record, "statute")],
         "cites_hipaa": True,
         "hipaa_basis": _text(record, "hipaa_subsections", required=False),
         "summary": _text(record, "conduct"),
-        "individuals_affected": None,
-        "individuals_affected_text": None,
-        "same_incident_note": None,
         "evidence": _evidence([e.get("url") for e in _list(record, "evidence") if isinstance(e, dict)]),
         "confidence": _confidence(record),
         "notes": _text(record, "notes", required=False),

@@ -168,6 +168,16 @@ def reduced_key(name: str, state: str | None) -> str:
     return " ".join(words) or name_key(name)
 
 
+def unique_slug(slug: str, taken: set[str]) -> str:
+    """`slug`, or `slug-2`, `slug-3`, ... when taken; the result is added to `taken`."""
+    candidate, n = slug, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{slug}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
 def slugify(key: str, max_length: int = 80) -> str:
     """URL-safe slug of a name key, cut at a word boundary so ids stay readable."""
     slug = re.sub(r"[^a-z0-9]+", "-", key.lower()).strip("-")
