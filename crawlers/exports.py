@@ -157,10 +157,19 @@ def decode_record(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+# The largest field an export row may have: the csv module's default limit, stated here because the limit is
+# process-wide and another spider in the same process raises it (hhs_enforcement reads whole pages).
+FIELD_LIMIT = 131_072
+
+
 def read_row(text: str) -> list[str]:
-    """The fields of one record's text (raises csv.Error for text the csv module rejects)."""
+    """The fields of one record's text (raises csv.Error for text the csv module rejects, or for a field
+    longer than FIELD_LIMIT)."""
     rows = list(csv.reader([text], strict=True))
-    return rows[0] if rows else []
+    fields = rows[0] if rows else []
+    if len(text) > FIELD_LIMIT and any(len(field) > FIELD_LIMIT for field in fields):
+        raise csv.Error(f"field larger than field limit ({FIELD_LIMIT})")
+    return fields
 
 
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawlers.registry import spiders
+from crawlers.registry import SpiderContract, spiders
 from etl import (
     build_stamp,
     changes,
@@ -44,30 +44,22 @@ __all__ = ["REPO_ROOT", "BuildContext", "BuildError", "Echo", "build", "STAGES"]
 SPIDER_ERROR = re.compile(r"^\S+ \S+ \[[\w.]+\] ERROR: (.*)$", re.M)
 
 
-def run_spider(spider: str, export: Path, raw_dir: Path) -> None:
-    """Run one spider in replay mode in a subprocess (Twisted's reactor cannot restart in-process)."""
+def run_replays(replays: dict[str, Path], raw_dir: Path) -> None:
+    """Replay spiders on their snapshot folders ({spider: folder}) in one Scrapy subprocess
+    (crawlers/commands/replay.py): Twisted's reactor cannot restart in-process, and one process pays Scrapy's
+    start-up once for all of them."""
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawlers.settings")
-    cmd = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        spider,
-        "-a",
-        f"export={export}",
-        "-s",
-        f"RAW_DIR={raw_dir}",
-        "-s",
-        "LOG_LEVEL=WARNING",
-    ]
+    cmd = [sys.executable, "-m", "scrapy", "replay", *(f"{spider}={folder}" for spider, folder in replays.items())]
+    cmd += ["-s", f"RAW_DIR={raw_dir}", "-s", "LOG_LEVEL=WARNING"]
     result = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0 or "Traceback" in result.stderr:
-        # The spider reports bad input as `[<spider>] ERROR: <path>: <reason>` lines: those alone are the
+        # The spiders report bad input as `[<spider>] ERROR: <path>: <reason>` lines: those alone are the
         # message. Anything else (a crash) keeps the tail of the log, traceback included.
         reasons = SPIDER_ERROR.findall(result.stderr)
         if reasons and "Traceback" not in result.stderr:
             raise BuildError("\n".join(reasons))
-        raise BuildError(f"crawl replay of {export} with spider {spider!r} failed:\n{result.stderr[-4000:]}")
+        what = ", ".join(f"{folder} with spider {spider!r}" for spider, folder in replays.items())
+        raise BuildError(f"crawl replay of {what} failed:\n{result.stderr[-4000:]}")
 
 
 def prune_stale_raw(spider_raw_dir: Path, export_dir: Path, echo: Echo, live_stem: str | None = None) -> None:
@@ -102,17 +94,21 @@ def replay_stamp(export_dir: Path, spider_raw_dir: Path) -> dict:
     for path in sorted((REPO_ROOT / "crawlers").rglob("*.py")):
         code.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
     return {
-        "inputs": {str(p.relative_to(export_dir)): _sha256(p) for p in sorted(export_dir.rglob("*")) if p.is_file()},
+        # Every entry: a folder named like an export is input too (the replay rejects it).
+        "inputs": {
+            str(p.relative_to(export_dir)): _sha256(p) if p.is_file() else "" for p in sorted(export_dir.rglob("*"))
+        },
         "crawler_code": code.hexdigest(),
         "scrapy": version("scrapy"),
         "raw_files": {p.name: _sha256(p) for p in sorted(spider_raw_dir.glob("*.jsonl"))},
     }
 
 
-def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
-    if not snapshot_dir.is_dir():
-        raise BuildError(f"{snapshot_dir}: snapshot folder not found (set SNAPSHOT_DIR)")
+def replays_due(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> list[tuple[SpiderContract, Path]]:
+    """The spiders whose snapshot folder must be replayed, with that folder: those whose raw files are not
+    what the folder and the crawler code give (replay_stamp)."""
     # Which spiders replay which snapshot folder is declared on each spider class (crawlers/registry.py).
+    replays: list[tuple[SpiderContract, Path]] = []
     for contract in spiders():
         if contract.snapshot_folder is None:
             continue
@@ -128,10 +124,23 @@ def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
             continue
         stamp_path.unlink(missing_ok=True)
         echo(f"crawl  {spider}: replaying {export}")
-        run_spider(spider, export, raw_dir)
-        prune_stale_raw(raw_dir / spider, export, echo, getattr(contract.spider_class, "live_raw_stem", None))
-        stamp_path.parent.mkdir(parents=True, exist_ok=True)
-        stamp_path.write_text(json.dumps(replay_stamp(export, raw_dir / spider), indent=1, sort_keys=True))
+        replays.append((contract, export))
+    return replays
+
+
+def crawl_stage(snapshot_dir: Path, raw_dir: Path, echo: Echo) -> None:
+    if not snapshot_dir.is_dir():
+        raise BuildError(f"{snapshot_dir}: snapshot folder not found (set SNAPSHOT_DIR)")
+    replays = replays_due(snapshot_dir, raw_dir, echo)
+    if not replays:
+        return
+    run_replays({contract.name: export for contract, export in replays}, raw_dir)
+    for contract, export in replays:
+        spider_raw = raw_dir / contract.name
+        prune_stale_raw(spider_raw, export, echo, getattr(contract.spider_class, "live_raw_stem", None))
+        spider_raw.mkdir(parents=True, exist_ok=True)
+        stamp = json.dumps(replay_stamp(export, spider_raw), indent=1, sort_keys=True)
+        (spider_raw / REPLAY_STAMP).write_text(stamp)
 
 
 # The stages after the crawl, in order. Each reads the raw files or tables the previous ones wrote.

@@ -39,11 +39,12 @@ def test_build_replay_keeps_the_live_crawls_raw_file(tmp_path: Path, monkeypatch
     (raw / "live.jsonl").write_text('{"url": "https://www.hhs.gov/press-room/a.html"}\n')
     (raw / "an_export_no_longer_in_the_snapshot.jsonl").write_text("")
 
-    def replay(spider: str, export: Path, raw_dir: Path) -> None:  # what the replay subprocess writes
-        (raw_dir / spider).mkdir(parents=True, exist_ok=True)
-        (raw_dir / spider / f"{export.name}.jsonl").write_text("")
+    def replay(replays: dict[str, Path], raw_dir: Path) -> None:  # what the replay subprocess writes
+        for spider, export in replays.items():
+            (raw_dir / spider).mkdir(parents=True, exist_ok=True)
+            (raw_dir / spider / f"{export.name}.jsonl").write_text("")
 
-    monkeypatch.setattr(build, "run_spider", replay)
+    monkeypatch.setattr(build, "run_replays", replay)
     echoed: list[str] = []
     build.crawl_stage(snapshot, tmp_path / "raw", echoed.append)
     assert sorted(p.name for p in raw.glob("*.jsonl")) == ["hhs_press_releases.jsonl", "live.jsonl"]
