@@ -42,12 +42,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.build)
 
 
+def run_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The temporary folder of the whole test run: under pytest-xdist, the parent of the workers' own."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
 @pytest.fixture(scope="session", autouse=True)
-def shared_embeddings(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One embedding cache for the small `kb build` runs of this pytest process (tests/snapshot_builds.py)."""
+def shared_embeddings(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One embedding cache for the small `kb build` runs of this pytest process, and the run's action vectors
+    that every build's cache starts from (tests/snapshot_builds.py)."""
     import snapshot_builds
 
     snapshot_builds.SHARED_CACHE = tmp_path_factory.getbasetemp() / "shared-embeddings"
+    snapshot_builds.SEED_ROOT = run_dir(tmp_path_factory, worker_id)
     return snapshot_builds.SHARED_CACHE
 
 
@@ -60,14 +68,18 @@ def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
 def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
     """Run `kb build` once per test run on the full recorded snapshot. Under pytest-xdist (`pytest -n 2`) the
     first worker that needs it builds, under a file lock, and the others reuse it."""
-    base = tmp_path_factory.getbasetemp()
-    shared = base if worker_id == "master" else base.parent
+    from snapshot_builds import seeded_cache
+
+    shared = run_dir(tmp_path_factory, worker_id)
     root = shared / "built"
     paths = {"db": root / "kb.db", "raw": root / "raw", "cache": root / "cache", "root": root}
     output = root / "build_output.txt"  # written last: its presence means the build succeeded
     with FileLock(str(shared / "built.lock")):
         if not output.exists():
             root.mkdir(exist_ok=True)
+            # Starts from the run's action vectors (made once for every build, tests/snapshot_builds.py):
+            # the breach reports' 5,000-odd descriptions are still embedded cold.
+            seeded_cache(paths["cache"])
             command = [KB, "build", "--snapshot-dir", str(SNAPSHOT_DIR), "--db", str(paths["db"]),
                        "--raw-dir", str(paths["raw"]), "--cache-dir", str(paths["cache"])]  # fmt: skip
             result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)

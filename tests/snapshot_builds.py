@@ -14,12 +14,15 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 from conftest import KB, REPO_ROOT, SNAPSHOT_DIR
+from filelock import FileLock
 
 from crawlers.exports import split_records
+from etl.embed import CACHE_FILE
 
 ARCHIVE = "breach_report_archive_2024-08.csv"
 APRIL = "breach_report_under_investigation_2026-04.csv"
@@ -73,13 +76,47 @@ def make_snapshot(root: Path, exports: dict[str, bytes], name: str = "snapshot")
 
 # The embedding cache the small builds of one pytest process share (set by conftest's `shared_embeddings`):
 # vectors are keyed by content hash and model, so a build that shares it writes the same database, and the
-# same 300-odd action texts are embedded once per process instead of once per build. A test that counts
-# what a build embeds (tests/test_crash.py) asks for a cache of its own.
+# same texts are embedded once per process instead of once per build. A test that counts what a build
+# embeds (tests/test_crash.py) asks for a cache of its own.
 SHARED_CACHE: Path | None = None
+# Where the vectors of the curated actions are made once per test run, for every pytest-xdist worker (set by
+# conftest's `shared_embeddings`): the 1,200-odd action texts are in every build, and each build's cache
+# starts as a copy of them (see action_vectors).
+SEED_ROOT: Path | None = None
+
+
+def action_vectors() -> Path:
+    """An embedding cache holding the vectors of every curated action's texts: made by a real `kb build` of
+    five under-investigation rows (they have no description, so nothing else is embedded), once per test
+    run under a file lock, whichever worker asks first."""
+    assert SEED_ROOT is not None, "conftest's shared_embeddings sets SEED_ROOT"
+    root = SEED_ROOT / "action-vectors"
+    cache, done = root / "cache" / CACHE_FILE, root / "done"
+    with FileLock(str(SEED_ROOT / "action-vectors.lock")):
+        if not done.exists():
+            header, records = export_records(JULY)
+            snapshot = make_snapshot(root, {JULY: b"\n".join([header, *records[:5]]) + b"\n"})
+            command = _command(root, snapshot, root / "cache")
+            result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, env=build_env())
+            assert result.returncode == 0, result.stdout + result.stderr
+            done.touch()
+    return cache
+
+
+def seeded_cache(folder: Path) -> Path:
+    """folder as an embedding cache folder; a new one starts with the action vectors (action_vectors)."""
+    if not (folder / CACHE_FILE).exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(action_vectors(), folder / CACHE_FILE)
+    return folder
 
 
 def build_command(root: Path, snapshot: Path, own_cache: bool = False) -> list[str]:
-    cache = root / "cache" if own_cache or SHARED_CACHE is None else SHARED_CACHE
+    cache = seeded_cache(root / "cache" if own_cache or SHARED_CACHE is None else SHARED_CACHE)
+    return _command(root, snapshot, cache)
+
+
+def _command(root: Path, snapshot: Path, cache: Path) -> list[str]:
     return [
         KB,
         "build",

@@ -3,7 +3,7 @@
 The exports are made at test time from real recorded rows (tests/snapshot_builds.py), each damaged in one
 known way, so every expectation below is about a row whose line we placed ourselves. Rows come from the
 under-investigation export (no Web Description) and description-less archive rows, so these builds embed
-nothing but the enforcement actions, once per module (the embedding cache is shared by the module's builds).
+nothing new: their cache starts with the run's action vectors (tests/snapshot_builds.py).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """A build killed with SIGKILL (no cleanup runs) while loading and while embedding: the previous database stays
 byte-for-byte in place, and the next build completes, reusing the vectors the killed build had committed.
 
-Real `kb build` subprocesses on snapshots cut from the recorded exports (tests/snapshot_builds.py): the
-baseline is 5 rows (it embeds only the enforcement actions); the killed builds use both 2026 exports and the
-first 400 records of the archive, whose ~340 descriptions take the cold embedding several batches.
+Real `kb build` subprocesses on snapshots cut from the recorded exports (tests/snapshot_builds.py), with a
+cache of their own that starts with the run's action vectors: the baseline is 5 rows (it embeds nothing new);
+the killed builds use both 2026 exports and the first 400 records of the archive, whose ~340 descriptions
+take the embedding several batches.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def test_kill_while_loading_keeps_the_previous_database(baseline: dict) -> None:
 
 def test_kill_while_embedding_then_rebuild_reuses_the_committed_vectors(baseline: dict) -> None:
     root, cache = baseline["root"], baseline["cache"]
-    before = _cache_rows(cache)  # the baseline's vectors (the enforcement actions)
+    before = _cache_rows(cache)  # the action vectors the cache started with
     assert before > 0
     build = WatchedBuild(build_command(root, baseline["snapshot"], own_cache=True))
     build.wait_for(lambda: build.printed("embed  texts"), "embedding progress line")

@@ -245,29 +245,21 @@ def test_real_build_embeds_actions_and_described_breaches(built_db, built):
 
 
 def test_real_rebuild_with_the_same_cache_embeds_nothing(built, tmp_path: Path):
-    import subprocess
+    """The embed stage again on the real build (a copy of its database and cache): every chunk text comes
+    from the cache, so the model is never called."""
+    import sqlite_utils
 
-    from conftest import KB, REPO_ROOT, SNAPSHOT_DIR
+    shutil.copy(built["db"], tmp_path / "kb.db")
+    shutil.copytree(built["cache"], tmp_path / "cache")
+    db = sqlite_utils.Database(tmp_path / "kb.db")
+    distinct = db.execute("select count(distinct content_hash) from embeddings").fetchone()[0]
 
-    cache = tmp_path / "cache"
-    shutil.copytree(built["cache"], cache)
-    result = subprocess.run(
-        [
-            KB,
-            "build",
-            "--no-crawl",
-            "--snapshot-dir",
-            str(SNAPSHOT_DIR),
-            "--raw-dir",
-            str(built["raw"]),
-            "--cache-dir",
-            str(cache),
-            "--db",
-            str(tmp_path / "kb.db"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
+    def must_not_embed(texts):
+        raise AssertionError(f"{len(texts)} texts sent to the model")
+
+    printed: list[str] = []
+    report = embed.embed_database(
+        db, tmp_path / "cache" / embed.CACHE_FILE, encoder=must_not_embed, echo=printed.append
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "embedded 0 texts" in result.stdout
+    assert (report.embedded, report.reused) == (0, distinct)
+    assert "embedded 0 texts" in printed[0]
