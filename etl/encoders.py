@@ -16,7 +16,8 @@ L2-normalized, so that a dot product is the cosine similarity.
   vectors at cosine >= 0.99997 to float32's.
 - `QueryEncoder` (the site and `kb similar`): ONNX Runtime on the graph of etl/minilm_onnx.py, float32, one
   thread. The same vectors as the float32 torch model (max difference 1.5e-7) without torch, which alone
-  is 224 MB resident: a server stays under 300 MB.
+  is 224 MB resident: a server stays under 300 MB. The graph file is written once per weights and graph
+  code into the user's cache folder (`onnx_graph`), not at every start.
 
 `model_id()` is stored with every vector and keys the vector cache: the weights (model and package version)
 and the build runtime, so vectors of another runtime or precision are never mixed in. A query encoder
@@ -25,6 +26,7 @@ may search vectors of the same weights made by any runtime (`weights_id()`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -181,25 +183,63 @@ def build_encoder() -> BuildEncoder:
         return _build_encoder
 
 
+def default_graph_dir() -> Path:
+    """Where the ONNX graph is kept between processes: $XDG_CACHE_HOME (or ~/.cache)/hipaa-enforcement-kb."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hipaa-enforcement-kb"
+
+
+def graph_key() -> str:
+    """What the graph file depends on: the weights (weights_id) and the code that builds the graph."""
+    from importlib.metadata import version
+
+    code = (Path(__file__).parent / "minilm_onnx.py").read_bytes()
+    key = hashlib.sha256(f"{weights_id()}\0onnx=={version('onnx')}\0".encode() + code)
+    return key.hexdigest()[:16]
+
+
+def onnx_graph(folder: Path) -> Path:
+    """The model's ONNX graph file in folder, written on first use (etl/minilm_onnx.py), named by graph_key.
+
+    Written by a short-lived process: building it holds the weights twice (numpy and protobuf) and imports
+    onnx, which a server would keep as resident memory (40 MB measured). Kept between processes because it
+    costs 2.2 s of each server start and each `kb similar`; written under a temporary name and renamed, so
+    processes starting together never read half a file."""
+    path = folder / f"all-MiniLM-L6-v2-{graph_key()}.onnx"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".writing-", suffix=".onnx", delete=False) as tmp:
+            partial = Path(tmp.name)
+        try:
+            subprocess.run([sys.executable, "-m", "etl.minilm_onnx", str(model_path()), str(partial)], check=True)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+    return path
+
+
 class QueryEncoder:
     """The search encoder: ONNX Runtime, float32, one thread per call (see the module docstring).
 
     A single query is too small to share across cores, and threads that spin-wait for each other are
-    slowest when the server's other requests keep the cores busy. Calls may come from several threads."""
+    slowest when the server's other requests keep the cores busy. Calls may come from several threads.
+    graph_dir: where the graph file is kept (default_graph_dir)."""
 
-    def __init__(self):
+    def __init__(self, graph_dir: Path | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        with tempfile.TemporaryDirectory(prefix="kb-minilm-") as tmp:
-            path = Path(tmp) / "all-MiniLM-L6-v2.onnx"
-            # The graph is written by a short-lived process: building it holds the weights twice (numpy and
-            # protobuf) and imports onnx, which a server would keep as resident memory (40 MB measured).
-            # From a file, not from bytes: a session made from bytes keeps them (90 MB) for its lifetime.
-            subprocess.run([sys.executable, "-m", "etl.minilm_onnx", str(model_path()), str(path)], check=True)
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # From a file, not from bytes: a session made from bytes keeps them (90 MB) for its lifetime.
+        try:
+            graph = onnx_graph(graph_dir or default_graph_dir())
+        except OSError:  # no writable cache folder (a read-only home): a graph for this process alone
+            with tempfile.TemporaryDirectory(prefix="kb-minilm-") as tmp:
+                self.session = ort.InferenceSession(
+                    str(onnx_graph(Path(tmp))), options, providers=["CPUExecutionProvider"]
+                )
+        else:
+            self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.tokenizer = tokenizer(MAX_TOKENS, pad=True)
         self.weights = weights_id()
 

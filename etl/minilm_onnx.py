@@ -4,8 +4,9 @@ A server only embeds short queries, and torch alone is 224 MB resident before an
 ONNX Runtime session of the same fp32 weights keeps a replica under 300 MB (docs/benchmarks.md). The
 graph is the forward pass of the model's three sentence-transformers modules (its modules.json):
 transformers' BertModel (absolute positions, token type 0, post-layer-norm, exact erf GELU), mean pooling
-over the attention mask, L2 normalization. Built in memory from model.safetensors at start-up, it needs
-no export step and no file beside the database; tests/test_encoders.py checks its vectors against
+over the attention mask, L2 normalization. Built from model.safetensors on first use, it needs no export
+step and no file beside the database: etl.encoders.onnx_graph keeps the file in the user's cache folder,
+named by the weights and this module's code. tests/test_encoders.py checks its vectors against
 sentence-transformers' (max difference about 1e-6).
 """
 

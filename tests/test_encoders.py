@@ -38,6 +38,29 @@ def test_query_encoder_gives_sentence_transformers_vectors(reference):
 
 
 @pytest.mark.model
+def test_the_query_graph_is_written_once_and_read_by_the_next_process(tmp_path: Path, monkeypatch) -> None:
+    first = encoders.QueryEncoder(graph_dir=tmp_path)
+    [graph] = tmp_path.glob("*.onnx")
+    assert graph.name == f"all-MiniLM-L6-v2-{encoders.graph_key()}.onnx"
+    assert not list(tmp_path.glob(".writing-*"))  # the partial file was renamed, not left behind
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the graph was built again")
+
+    monkeypatch.setattr(encoders.subprocess, "run", no_build)
+    second = encoders.QueryEncoder(graph_dir=tmp_path)
+    assert np.array_equal(second(TEXTS[:3]), first(TEXTS[:3]))
+
+
+@pytest.mark.model
+def test_without_a_writable_cache_folder_the_graph_is_built_for_the_process_alone(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    encoder = encoders.QueryEncoder(graph_dir=blocker / "cache")  # a folder inside a file cannot be made
+    assert encoder(["ransomware"]).shape == (1, encoders.DIMENSIONS)
+
+
+@pytest.mark.model
 def test_build_encoder_matches_float32_and_keeps_order(reference):
     encoder = encoders.build_encoder()
     texts = TEXTS * 3  # several forward passes of FORWARD_BATCH, run in parallel
