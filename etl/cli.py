@@ -36,6 +36,17 @@ def db_option(must_exist: bool = True):
     )
 
 
+def agency_option():
+    """The --agency filter of the commands that find cases (kb similar, kb precedents)."""
+    return click.option(
+        "--agency",
+        "agencies",
+        multiple=True,
+        metavar="AGENCY",
+        help="Only the actions of this enforcer: ocr, state_ag, ftc, doj (repeat or comma-separate; default every one).",
+    )
+
+
 def repo_path_option(name: str, default: Path, help: str, **kwargs):
     return click.option(
         name, type=click.Path(path_type=Path), default=default, show_default=in_repo(default), help=help, **kwargs
@@ -231,13 +242,7 @@ def import_export(file: Path, tab: str, export_date: str, list_: str, snapshot_d
     show_default=True,
     help="Ranking for QUERY (--like always uses the stored vectors).",
 )
-@click.option(
-    "--agency",
-    "agencies",
-    multiple=True,
-    metavar="AGENCY",
-    help="Only the actions of this enforcer: ocr, state_ag, ftc, doj (repeat or comma-separate; default every one).",
-)
+@agency_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, best first.")
 @db_option()
 def similar(
@@ -293,13 +298,7 @@ def similar(
 @click.option("--location", help="Location of the information, as the Breach Portal names it, e.g. 'Network Server'.")
 @click.option("--individuals", type=click.IntRange(min=1), help="Individuals affected (chooses the size band).")
 @click.option("--state", help="Two-letter state code.")
-@click.option(
-    "--agency",
-    "agencies",
-    multiple=True,
-    metavar="AGENCY",
-    help="Only the actions of this enforcer: ocr, state_ag, ftc, doj (repeat or comma-separate; default every one).",
-)
+@agency_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON of /-/precedents.json instead of the memo.")
 @db_option()
 def precedents(
