@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
         if "server" in item.keywords and "build" not in item.keywords and fixtures & {"datasette_url", "hostile_site"}:
             item.add_marker(pytest.mark.build)
+    items[:] = files_in_run_order(items)
+
+
+def needs_full_build(item: pytest.Item) -> bool:
+    return "built" in getattr(item, "fixturenames", ())
+
+
+def files_in_run_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The files that need no full build first, each group most tests first (pytest-xdist's own order, which
+    `--no-loadscope-reorder` in the Makefile leaves to this hook): the full build, started with the run
+    (full_build_in_background), is made while those are tested, and the run ends on files of few tests."""
+    files: dict[Path, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.path, []).append(item)
+
+    def order(path: Path) -> tuple[bool, int]:
+        return any(map(needs_full_build, files[path])), -len(files[path])
+
+    return [item for path in sorted(files, key=order) for item in files[path]]
 
 
 def run_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
@@ -64,13 +85,11 @@ def fresh_db(tmp_path: Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(tmp_path / "test.db")
 
 
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
-    """Run `kb build` once per test run on the full recorded snapshot. Under pytest-xdist (`pytest -n 2`) the
-    first worker that needs it builds, under a file lock, and the others reuse it."""
+def full_build(shared: Path) -> dict[str, Path]:
+    """`kb build` of the full recorded snapshot into shared/built, once per test run: under pytest-xdist
+    (`pytest -n 2`) whichever worker takes the file lock first builds, and the others reuse it."""
     from snapshot_builds import seeded_cache
 
-    shared = run_dir(tmp_path_factory, worker_id)
     root = shared / "built"
     paths = {"db": root / "kb.db", "raw": root / "raw", "cache": root / "cache", "root": root}
     output = root / "build_output.txt"  # written last: its presence means the build succeeded
@@ -85,7 +104,35 @@ def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str,
             result = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
             assert result.returncode == 0, result.stdout + result.stderr
             output.write_text(result.stdout)
-    return {**paths, "build_output": output.read_text()}
+    return paths
+
+
+_started_full_build: Future | None = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def full_build_in_background(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, worker_id: str, shared_embeddings: Path
+) -> Iterator[None]:
+    """When the run holds tests that need the full build, start it with the run, in a thread: its 90-odd
+    seconds, on the cores the files that need no full build (run first) leave free, instead of a worker
+    waiting for it. `built` then waits for that thread."""
+    global _started_full_build
+    if any(map(needs_full_build, request.session.items)):
+        with ThreadPoolExecutor(1, thread_name_prefix="full-build") as pool:
+            _started_full_build = pool.submit(full_build, run_dir(tmp_path_factory, worker_id))
+            yield
+    else:
+        yield
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> dict[str, Path]:
+    """The database built by the real pipeline from the full recorded snapshot (full_build)."""
+    if _started_full_build is not None:
+        _started_full_build.result()  # a failed build fails here, with its output
+    paths = full_build(run_dir(tmp_path_factory, worker_id))
+    return {**paths, "build_output": (paths["root"] / "build_output.txt").read_text()}
 
 
 @pytest.fixture(scope="session")
